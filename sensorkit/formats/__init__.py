@@ -1,0 +1,1 @@
+"""Importers and exporters of field and lab file formats (see docs/formats.md)."""
