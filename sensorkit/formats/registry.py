@@ -7,7 +7,7 @@ from pathlib import Path
 from sensorkit.errors import FormatError
 from sensorkit.formats.base import Imported
 
-#: extension (lower case) -> (module, function, format name)
+#: extension (lower case) -> (module, importer function)
 IMPORTERS = {
     ".dzt": ("sensorkit.formats.dzt", "read_dzt"),
     ".dt1": ("sensorkit.formats.dt1", "read_dt1"),
