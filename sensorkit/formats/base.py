@@ -97,6 +97,20 @@ class Imported:
     gnss: list[GnssTrack] = field(default_factory=list)
 
 
+def find_side_file(path: Path, suffix: str) -> Path | None:
+    """The file beside ``path`` with the same stem and ``suffix``, whatever the case of either extension."""
+    path = Path(path)
+    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper()), path.with_suffix(suffix.lower())):
+        if candidate.is_file():
+            return candidate
+    try:
+        matches = sorted(p for p in path.parent.iterdir()
+                         if p.stem == path.stem and p.suffix.lower() == suffix.lower() and p.is_file())
+    except OSError:
+        return None
+    return matches[0] if matches else None
+
+
 def new_trace_meta(n_traces: int) -> np.ndarray:
     """trace_meta records with ``seq`` = 0..n-1 and every other field unknown."""
     from sensorkit.store.schema import TRACE_META_DTYPE, empty_records  # here: the store imports this module

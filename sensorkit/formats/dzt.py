@@ -42,7 +42,15 @@ from pathlib import Path
 import numpy as np
 
 from sensorkit.errors import FormatError
-from sensorkit.formats.base import DeviceInfo, GnssTrack, GprLine, Imported, new_gnss_fixes, new_trace_meta
+from sensorkit.formats.base import (
+    DeviceInfo,
+    GnssTrack,
+    GprLine,
+    Imported,
+    find_side_file,
+    new_gnss_fixes,
+    new_trace_meta,
+)
 from sensorkit.nmea import Gga, NmeaError, Rmc, parse_sentence
 from sensorkit.store.schema import FLAG_GAP_BEFORE, FLAG_POSITION_FROM_WHEEL, FLAG_POSITION_INTERPOLATED
 
@@ -144,8 +152,8 @@ def read_dzt(path, *, keep_header_samples: bool = False) -> Imported:
         samples[..., 0] = samples[..., 2]
         samples[..., 1] = samples[..., 2]
 
-    dzx = _read_dzx(side) if (side := _find_side_file(path, ".dzx")) else None
-    dzg = _read_dzg(side) if (side := _find_side_file(path, ".dzg")) else None
+    dzx = _read_dzx(side) if (side := find_side_file(path, ".dzx")) else None
+    dzg = _read_dzg(side) if (side := find_side_file(path, ".dzg")) else None
 
     meta = new_trace_meta(n_traces)
     meta["flags"][markers["gap_before"]] |= FLAG_GAP_BEFORE
@@ -408,18 +416,6 @@ def _finite_or_none(value: float) -> float | None:
 
 # ------------------------------------------------------------------------------------- side files
 
-
-def _find_side_file(path: Path, suffix: str) -> Path | None:
-    """The file beside ``path`` with the same stem and ``suffix`` in any case, if there is one."""
-    for candidate in (path.with_suffix(suffix.upper()), path.with_suffix(suffix)):
-        if candidate.is_file():
-            return candidate
-    try:
-        matches = sorted(p for p in path.parent.iterdir()
-                         if p.stem == path.stem and p.suffix.lower() == suffix and p.is_file())
-    except OSError:
-        return None
-    return matches[0] if matches else None
 
 
 def _read_dzx(path: Path) -> dict:
