@@ -11,10 +11,10 @@ import argparse
 import sys
 
 from sensorkit import __version__
-from sensorkit.cli import export_cmd, import_cmd, info_cmd
+from sensorkit.cli import demo_cmd, export_cmd, import_cmd, info_cmd, ports_cmd, record_cmd
 from sensorkit.errors import SensorkitError
 
-COMMANDS = (import_cmd, export_cmd, info_cmd)
+COMMANDS = (ports_cmd, record_cmd, import_cmd, info_cmd, export_cmd, demo_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -167,6 +167,9 @@ class SerialTransport:
         """Stop the reader thread and close the port (idempotent)."""
         self._stop.set()
         self._thread.join(timeout=2.0)
+        self._close_port()
+
+    def _close_port(self) -> None:
         with self._port_lock:
             if self._port is not None:
                 try:
@@ -229,13 +232,7 @@ class SerialTransport:
     def _disconnected(self, error: Exception) -> None:
         self._connected.clear()
         self.stats.disconnects += 1
-        with self._port_lock:
-            if self._port is not None:
-                try:
-                    self._port.close()
-                except (serial.SerialException, OSError):
-                    pass
-                self._port = None
+        self._close_port()
         self._put(LinkEvent(time.time_ns(), "disconnect", {"error": str(error) or type(error).__name__}))
 
     def _reopen(self) -> bool:
