@@ -9,6 +9,7 @@ from pathlib import Path
 import h5py
 
 from sensorkit.store.reader import open_h5_for_reading
+from sensorkit.store.writer import writer_alive, writing_marker
 
 
 def needs_repair(path) -> bool:
@@ -35,6 +36,9 @@ def repair_recording(path, backup_suffix: str = ".unrepaired") -> dict:
     Returns {"dropped_rows": {dataset: n}, "backup": path}.
     """
     path = Path(path)
+    pid = writer_alive(path)
+    if pid is not None:
+        raise ValueError(f"{path}: is being written by process {pid}; stop the recorder before repairing")
     source = open_h5_for_reading(path)
     tmp = path.with_name(path.name + ".repairing")
     dropped = {}
@@ -50,6 +54,7 @@ def repair_recording(path, backup_suffix: str = ".unrepaired") -> dict:
         source.close()
     os.replace(path, backup)
     os.replace(tmp, path)
+    writing_marker(path).unlink(missing_ok=True)
     return {"dropped_rows": dropped, "backup": str(backup)}
 
 

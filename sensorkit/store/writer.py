@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -76,6 +78,31 @@ def _set_attr(obj, key: str, value) -> None:
         obj.attrs[key] = value
 
 
+def writing_marker(path) -> Path:
+    """The file beside a recording that says which process writes it (removed when the writer closes)."""
+    path = Path(path)
+    return path.with_name(path.name + ".writing")
+
+
+def writer_alive(path) -> int | None:
+    """The pid of a live process on this host still writing ``path``, or None."""
+    marker = writing_marker(path)
+    try:
+        owner = json.loads(marker.read_text())
+        pid = int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if owner.get("host") != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
 class _Appendable:
     """One resizable dataset plus the rows appended to it but not yet written."""
 
@@ -120,6 +147,8 @@ class RecordingWriter:
             raise FileExistsError(f"{self.path}: exists; refusing to overwrite (use --force / overwrite=True)")
         self.live = live
         self.flush_interval_s = float(flush_interval_s)
+        self._marker = writing_marker(self.path)
+        self._marker.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
         self._file = h5py.File(self.path, "w", libver="latest")
         self._file.attrs["format"] = FORMAT_NAME
         self._file.attrs["format_version"] = FORMAT_VERSION
@@ -319,6 +348,7 @@ class RecordingWriter:
         finally:
             self._closed = True
             self._file.close()
+            self._marker.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

@@ -166,7 +166,9 @@ def test_sigkill_leaves_a_file_with_everything_flushed_a_second_before(tmp_path)
         assert np.array_equal(data[:, 0], np.arange(gpr.n_traces))  # every committed trace complete and in order
         assert np.array_equal(gpr.trace_meta[:]["seq"], np.arange(gpr.n_traces))
     assert needs_repair(path)
+    assert (tmp_path / "killed.h5.writing").exists()  # the killed writer's marker; its pid is dead
     report = repair_recording(path)
+    assert not (tmp_path / "killed.h5.writing").exists()
     assert not needs_repair(path)
     assert os.path.exists(report["backup"])
     with h5py.File(path, "r") as h5:  # plain h5py opens the repaired file
