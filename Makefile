@@ -24,8 +24,17 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# Benchmarks: every run is saved under .benchmarks/ (pytest-benchmark JSON); bench-compare runs the suite
+# again and fails when a benchmark's median is slower than the last saved run by more than BENCH_THRESHOLD.
+BENCH_THRESHOLD ?= 25%
+BENCH_ARGS := benchmarks --benchmark-enable --benchmark-storage=.benchmarks -q
+
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-autosave --benchmark-storage=.benchmarks -q
+	$(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-autosave
+
+bench-compare: $(VENV)/.installed-test
+	@ls .benchmarks/*/*.json >/dev/null 2>&1 || { echo "make bench-compare: no saved run under .benchmarks/; run make bench first"; exit 2; }
+	$(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-compare --benchmark-compare-fail=median:$(BENCH_THRESHOLD)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks build *.egg-info
