@@ -69,7 +69,8 @@ def harmonic_comb_reference(ratio, windows, f0_grid, df_hz, floor_db, presence_d
         evidence = np.where(np.isfinite(peak_level), np.maximum(diff, 0.0), 0.0)
         odd = evidence[:, 0::2].sum(axis=1)
         total = odd + evidence[:, 1::2].sum(axis=1)
-        best = int(np.argmax(total))
+        score = total - evidence.max(axis=1)  # the comb without its strongest line
+        best = int(np.argmax(score))
         for _ in range(3):
             if total[best] <= 0.0 or odd[best] >= odd_fraction_min * total[best]:
                 break
@@ -79,17 +80,18 @@ def harmonic_comb_reference(ratio, windows, f0_grid, df_hz, floor_db, presence_d
             hi = min(int(np.floor((target + span - f0_grid[0]) / step_hz)), n_cand - 1)
             if lo > hi:
                 break
-            up = lo + int(np.argmax(total[lo:hi + 1]))
-            if total[up] <= 0.0:
+            up = lo + int(np.argmax(score[lo:hi + 1]))
+            if score[up] <= 0.0:
                 break
             best = up
         in_band = windows[best, :, 0] >= 0
         present = in_band & (peak_level[best] >= presence_db[best])
         bins_out[b, present] = peak_bin[best, present]
         count_out[b] = int(present.sum())
-        excess = float(np.sum(ratio[b, peak_bin[best, present]] - 1.0))
-        snr_out[b] = 10.0 * np.log10(excess / in_band.sum()) if present.any() and excess > 0 else -30.0
-        score_out[b] = total[best]
+        lobes = [j for p in peak_bin[best, present] for j in range(max(p - 1, 1), min(p + 2, n_bins))]
+        excess = float(np.sum(ratio[b, lobes] - 1.0))
+        snr_out[b] = 10.0 * np.log10(excess) if present.any() and excess > 0 else -30.0
+        score_out[b] = score[best]
         ref_bin, ref_k = -1, 0
         if present.any():
             h = int(np.argmax(present))
@@ -145,19 +147,24 @@ def srp_phat_map_reference(spectra, mic_positions_m, fs_hz, nfft, bins, azimuth_
 
 def music_spectrum_reference(spectra, mic_positions_m, fs_hz, nfft, bins, n_sources, azimuth_rad, elevation_rad,
                              c_mps=343.0):
-    """1 / mean_k(||E_n,k^H a_k||^2 / M) with the noise subspace E_n of each unit-trace covariance."""
+    """1 / mean_k(w_k ||E_n,k^H a_k||^2 / M) with the noise subspace E_n of each unit-trace covariance and the
+    bin weight w_k = signal eigenvalues - n_sources x mean noise eigenvalue, scaled to mean 1."""
     x = np.asarray(spectra, dtype=np.complex128)
     m = x.shape[0]
     a = _steering(mic_positions_m, azimuth_rad, elevation_rad, np.asarray(bins) * fs_hz / nfft, c_mps)
-    den = 0.0
+    projections, weights = [], []
     for s, k in enumerate(bins):
         xk = x[:, :, k]
         r = xk @ xk.conj().T / xk.shape[1]
         r = r / np.trace(r).real
-        _, vecs = np.linalg.eigh(r)
+        vals, vecs = np.linalg.eigh(r)
         noise = vecs[:, :m - n_sources]
-        den = den + np.sum(np.abs(a[s].conj() @ noise) ** 2, axis=1) / m
-    p = 1.0 / np.maximum(den / len(bins), 1e-9)
+        weights.append(max(vals[m - n_sources:].sum() - n_sources * vals[:m - n_sources].mean(), 0.0))
+        projections.append(np.sum(np.abs(a[s].conj() @ noise) ** 2, axis=1) / m)
+    w = np.array(weights)
+    w = w / w.mean() if w.mean() > 0 else np.ones_like(w)
+    den = np.mean(w[:, None] * np.array(projections), axis=0)
+    p = 1.0 / np.maximum(den, 1e-9)
     return p.reshape(len(elevation_rad), len(azimuth_rad))
 
 

@@ -59,17 +59,24 @@ def phat_cross_spectra(spectra, pairs, eps_rel):
 
 @njit(cache=True)
 def _r_and_derivatives(g, n_fft, tau):
-    """r(tau), r'(tau), r''(tau) of the band-limited correlation of the one-sided spectrum g."""
+    """r(tau), r'(tau), r''(tau) of the band-limited correlation of the one-sided spectrum g.
+
+    exp(j om_k tau) = exp(j w0 tau)^k by a phasor recurrence, restarted from cos/sin every 256 bins."""
     n_bins = g.shape[0]
     r = 0.0
     d1 = 0.0
     d2 = 0.0
     w0 = 2.0 * math.pi / n_fft
+    step_c = math.cos(w0 * tau)
+    step_s = math.sin(w0 * tau)
+    c = 1.0
+    s = 0.0
     for k in range(n_bins):
+        if k % 256 == 0:
+            c = math.cos(w0 * k * tau)
+            s = math.sin(w0 * k * tau)
         w = 1.0 if (k == 0 or (n_fft % 2 == 0 and k == n_bins - 1)) else 2.0
         om = w0 * k
-        c = math.cos(om * tau)
-        s = math.sin(om * tau)
         re = g[k].real
         im = g[k].imag
         val = re * c - im * s          # Re{g e^{j om tau}}
@@ -77,6 +84,7 @@ def _r_and_derivatives(g, n_fft, tau):
         r += w * val
         d1 += w * der
         d2 -= w * val * om * om
+        c, s = c * step_c - s * step_s, s * step_c + c * step_s
     return r / n_fft, d1 / n_fft, d2 / n_fft
 
 

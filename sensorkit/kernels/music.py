@@ -1,13 +1,18 @@
 """MUSIC for narrow-band refinement of directions around a peak (e.g. an SRP-PHAT peak at a drone's harmonics).
 
 Per bin k used: the spatial covariance R_k = (1 / n_blocks) sum_b X_b(k) X_b(k)^H (n_mics x n_mics) over the
-STFT blocks given, scaled to unit trace so that every bin weighs the same; its n_sources largest eigenvectors
-U_k span the signal subspace. Pseudo-spectrum (broadband, incoherent over the bins):
-    P(u) = 1 / (1 - sum_k ||U_k^H a_k(u)||^2 / (n_bins M)),
+STFT blocks given, scaled to unit trace; its n_sources largest eigenvectors U_k span the signal subspace, and
+its eigenvalues give the bin's weight w_k = sum_{i < n_sources} lambda_i - n_sources sigma^2 (sigma^2: the mean
+of the other eigenvalues), the fraction of the bin's power that is signal, scaled to mean 1 over the bins
+(uniform when no bin holds any). Pseudo-spectrum (broadband, incoherent over the bins):
+    P(u) = 1 / (1 - sum_k w_k ||U_k^H a_k(u)||^2 / (n_bins M)),
 with the steering vector a_k(u) of sensorkit.kernels.srp_phat (|a_m| = 1, so ||a||^2 = M): the denominator is
-the mean fraction of the steering vector outside the signal subspace; P = 1 on a direction orthogonal to it
-and grows without bound on a source. Sources must be incoherent (different signals, or the same tone with
-drifting phase) and the blocks at least n_sources + 1 for the subspace to mean anything.
+the weighted mean fraction of the steering vector outside the signal subspace; P = 1 on a direction orthogonal
+to it and grows without bound on a source. The weights keep the bins beside a line (e.g. the +-1 bins of
+``harmonic_bin_set``), whose subspace is mostly noise, from blurring the peak. Sources must be incoherent
+(different signals, or the same tone with drifting phase) and the blocks at least n_sources + 1 for the subspace
+to mean anything. Use: resolution (two sources closer than SRP-PHAT's beam, a bias between two peaks), not
+accuracy on one source at low SNR, where SRP-PHAT does as well (tests/kernels/test_music.py).
 """
 
 import math
@@ -21,7 +26,7 @@ from sensorkit.kernels.srp_phat import (
     steering_table, _angles, _local_maxima, _angle_between,
 )
 
-__all__ = ["MusicResult", "music_refine", "music_spectrum", "signal_subspace", "spatial_covariance"]
+__all__ = ["MusicResult", "bin_weights", "music_refine", "music_spectrum", "signal_subspace", "spatial_covariance"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,22 @@ def signal_subspace(covariance, n_sources: int) -> np.ndarray:
     _, vecs = np.linalg.eigh(covariance)  # ascending eigenvalues
     u = vecs[:, :, ::-1][:, :, :n_sources]  # (n_sel, M, n_sources)
     return np.ascontiguousarray(np.transpose(u, (0, 2, 1)))
+
+
+def bin_weights(covariance, n_sources: int) -> np.ndarray:
+    """w_k (n_sel,) float64: the signal fraction of each unit-trace covariance (module docstring), mean 1."""
+    vals = np.linalg.eigvalsh(covariance)[:, ::-1]  # descending
+    noise = vals[:, n_sources:].mean(axis=1)
+    w = np.maximum(vals[:, :n_sources].sum(axis=1) - n_sources * noise, 0.0)
+    mean = w.mean()
+    return w / mean if mean > 0 else np.ones_like(w)
+
+
+def _weighted_subspace(spectra, bins, n_sources):
+    """sqrt(w_k) U_k: (n_sel, n_sources, M) complex128."""
+    cov = spatial_covariance(spectra, bins)
+    w = bin_weights(cov, n_sources)
+    return signal_subspace(cov, n_sources) * np.sqrt(w)[:, None, None]
 
 
 def _pseudo_spectrum(u, leads, bins, d_omega, n_mics):
@@ -81,7 +102,7 @@ def music_spectrum(spectra, mic_positions_m, *, fs_hz: float, nfft: int, bins, n
     p, nfft, fs, c, x, b, n_src = _check_common(spectra, mic_positions_m, fs_hz, nfft, bins, n_sources, c_mps)
     az = _angles("azimuth_rad", azimuth_rad, -4 * math.pi, 4 * math.pi)
     el = _angles("elevation_rad", elevation_rad, -math.pi / 2, math.pi / 2)
-    u = signal_subspace(spatial_covariance(x, b), n_src)
+    u = _weighted_subspace(x, b, n_src)
     aa, ee = np.meshgrid(az, el)
     leads = plane_wave_leads_s(p, aa.ravel(), ee.ravel(), c)
     spec = _pseudo_spectrum(u, leads, b, 2 * np.pi * fs / nfft, p.shape[0])
@@ -110,7 +131,7 @@ def music_refine(spectra, mic_positions_m, *, fs_hz: float, nfft: int, bins, n_s
     else:
         el = el0 + offsets
         el = el[(el >= math.radians(lo) - 1e-12) & (el <= math.radians(hi) + 1e-12)]
-    u = signal_subspace(spatial_covariance(x, b), n_src)
+    u = _weighted_subspace(x, b, n_src)
     aa, ee = np.meshgrid(az, el)
     leads = plane_wave_leads_s(p, aa.ravel(), ee.ravel(), c)
     spec = _pseudo_spectrum(u, leads, b, 2 * np.pi * fs / nfft, p.shape[0]).reshape(el.size, az.size)

@@ -435,7 +435,7 @@ class SrpPhat:
         b, y, c = self._prepare(spectra, bins)
         power = self._coarse(b, y, c)
         peaks = []
-        for i_el, i_az in _local_maxima(power):
+        for i_el, i_az in _local_maxima(power, self.elevation_rad):
             az, el = self.azimuth_rad[i_az], self.elevation_rad[i_el]
             if any(_angle_between(az, el, q[0], q[1]) < math.radians(sep) for q in peaks):
                 continue
@@ -463,8 +463,11 @@ class SrpPhat:
         return (float(aa.ravel()[i] % (2 * math.pi)), float(ee.ravel()[i]), float(p[i]))
 
 
-def _local_maxima(power):
-    """(i_el, i_az) of the local maxima of power (n_el, n_az), azimuth wrapping, strongest first."""
+def _local_maxima(power, elevation_rad=None):
+    """(i_el, i_az) of the local maxima of power (n_el, n_az), azimuth wrapping, strongest first.
+
+    With elevation_rad given, a row at +-90 degrees is one direction (the pole): it counts once, as (row, 0),
+    and only if it is >= the whole adjacent row."""
     n_el, n_az = power.shape
     padded = np.pad(power, ((1, 1), (0, 0)), mode="constant", constant_values=-np.inf)
     is_max = np.ones_like(power, dtype=bool)
@@ -474,6 +477,11 @@ def _local_maxima(power):
                 continue
             shifted = np.roll(padded, -da, axis=1)[1 + de:1 + de + n_el]
             is_max &= power >= shifted
+    if elevation_rad is not None and n_el > 1:
+        for row, beside in ((0, 1), (n_el - 1, n_el - 2)):
+            if abs(abs(float(elevation_rad[row])) - math.pi / 2) < 1e-9:
+                is_max[row, :] = False
+                is_max[row, 0] = bool(power[row, 0] >= power[beside].max())
     idx = np.argwhere(is_max)
     order = np.argsort(-power[is_max], kind="stable")
     return [tuple(int(v) for v in idx[i]) for i in order]

@@ -8,7 +8,7 @@ n_blocks = 1 + (n_frames - nfft) // hop, or 0 when n_frames < nfft. Bin k is at 
 Implementation: a Numba core frames, windows and transposes in one pass (parallel over blocks) into a
 contiguous (n_channels, n_blocks, nfft) float32 array; the FFT is scipy.fft.rfft in single precision. The
 framing core costs well under the FFT, about half of what the equivalent NumPy (sliding window view, multiply,
-transpose copy) costs; see benchmarks/bench_acoustic_kernels.py.
+transpose copy) costs; see benchmarks/bench_acoustic.py.
 
 ``StreamingSTFT`` keeps the samples not yet used by a complete block between calls; its blocks are the
 one-shot STFT's blocks of the concatenated input, bit for bit.
