@@ -2,8 +2,8 @@
 
 Three times, all integers in nanoseconds:
 
-- true time: the simulation's monotonic time since the clock was made (time.monotonic_ns, plus the jumps of
-  fast mode, where the device skips its waits instead of sleeping);
+- true time: the simulation's monotonic time since the clock was made (time.monotonic_ns times time_scale, plus
+  the jumps of fast mode, where the device skips its waits instead of sleeping);
 - UTC: the simulation's UTC, the host's UTC when the clock was made plus the true time elapsed (the scene:
   the cart's position, the drone's flight, the GNSS fix times, are functions of it);
 - device time: what the device reports in `device_time_ns`: offset_ns + (true - boot) * (1 + drift_ppm 1e-6),
@@ -17,9 +17,12 @@ import time
 
 
 class DeviceClock:
-    """The device's clock (drift_ppm, offset_ns at boot) over the simulation's timeline (fast: skip waits)."""
+    """The device's clock (drift_ppm, offset_ns at boot) over the simulation's timeline (fast: skip waits;
+    time_scale: the timeline runs time_scale times faster than the host's clock, e.g. 10: a minute in 6 s)."""
 
-    def __init__(self, drift_ppm: float = 0.0, offset_ns: int = 0, fast: bool = False):
+    def __init__(self, drift_ppm: float = 0.0, offset_ns: int = 0, fast: bool = False, time_scale: float = 1.0):
+        if not (isinstance(time_scale, (int, float)) and 0 < time_scale <= 1000):
+            raise ValueError(f"time_scale: expected a factor in (0, 1000], found {time_scale!r}")
         if not -1e5 < float(drift_ppm) < 1e5:
             raise ValueError(f"drift_ppm: expected a drift in ppm within +-1e5, found {drift_ppm!r}")
         if not isinstance(offset_ns, int) or offset_ns < 0:
@@ -27,6 +30,7 @@ class DeviceClock:
         self.drift_ppm = float(drift_ppm)
         self.offset_ns = offset_ns
         self.fast = fast
+        self.time_scale = float(time_scale)
         self._mono0_ns = time.monotonic_ns()
         self._utc0_ns = time.time_ns()
         self._skip_ns = 0
@@ -36,7 +40,14 @@ class DeviceClock:
     # ------------------------------------------------------------------ timeline
     def true_ns(self) -> int:
         """True time since the clock was made (ns)."""
-        return time.monotonic_ns() - self._mono0_ns + self._skip_ns
+        elapsed = time.monotonic_ns() - self._mono0_ns
+        if self.time_scale != 1.0:
+            elapsed = round(elapsed * self.time_scale)
+        return elapsed + self._skip_ns
+
+    def wall_s(self, true_s: float) -> float:
+        """Host seconds that true_s seconds of the timeline take (without fast-mode jumps)."""
+        return true_s / self.time_scale
 
     def utc_ns(self, true_ns: int | None = None) -> int:
         """The simulation's UTC (ns since 1970) at true_ns (now when None)."""

@@ -47,7 +47,9 @@ class SimDevice:
     0: a free port). fast: skip waits (the device's timeline runs as fast as the link and the computation allow).
     log_path: JSON-lines log (eventlog.py); keep_log: also keep the records in `self.log.records`.
     drift_ppm, clock_offset_ns: the device clock (clock.py). buffer_bytes: output buffer (default 16 MiB,
-    1 MiB in fast mode, where a full buffer makes the device wait instead of dropping).
+    1 MiB in fast mode, where a full buffer makes the device wait instead of dropping). time_scale: the
+    simulation's timeline (device clock, scene, STATUS period, reset_at_s, stalls and disconnects) runs time_scale
+    times faster than real time, paced, unlike fast mode, which runs as fast as it can.
     """
 
     name = "device"
@@ -56,7 +58,7 @@ class SimDevice:
     def __init__(self, *, link: str = "pty", link_path=None, tcp_port: int = 0, fast: bool = False,
                  faults: FaultConfig | None = None, log_path=None, keep_log: bool = False, drift_ppm: float = 0.0,
                  clock_offset_ns: int = 0, seed: int = 0, buffer_bytes: int | None = None,
-                 status_period_s: float = 1.0):
+                 status_period_s: float = 1.0, time_scale: float = 1.0):
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed: expected an integer >= 0, found {seed!r}")
         if not status_period_s > 0:
@@ -65,14 +67,14 @@ class SimDevice:
         self.fast = bool(fast)
         self.seed = seed
         self.status_period_s = float(status_period_s)
-        self.clock = DeviceClock(drift_ppm, clock_offset_ns, self.fast)
+        self.clock = DeviceClock(drift_ppm, clock_offset_ns, self.fast, time_scale)
         path = link_path if link_path is not None else (default_pty_path(self.name) if link == "pty" else None)
         self.link = make_link(link, path=path, port=tcp_port)
         self.log = EventLog(log_path, keep_records=keep_log)
         if buffer_bytes is None:
             buffer_bytes = (1 << 20) if self.fast else (16 << 20)
         self.tx = Transmitter(self.link, self.faults, self.log, capacity_bytes=buffer_bytes, framing=self.framing,
-                              rng=np.random.default_rng([self.faults.seed, 0xFA17]))
+                              rng=np.random.default_rng([self.faults.seed, 0xFA17]), time_scale=time_scale)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -224,9 +226,15 @@ class ProtocolDevice(SimDevice):
     def ident(self) -> Ident:
         return Ident(self.model, self.serial, self.firmware, self.capabilities())
 
+    def data_streams(self) -> list[int]:
+        """The data streams listed in IDENT capabilities."""
+        return sorted({int(s["stream"]) for s in self.capabilities().get("streams", []) if int(s["stream"]) != 0})
+
     def status(self) -> Status:
+        """STATUS with the next seq of every data stream (frames below it were all produced before it)."""
+        next_seq = tuple((stream, self._seq.peek(stream)) for stream in self.data_streams())
         return Status(buffer_fill=float(min(1.0, self.tx.fill)), overruns=self.overruns % (1 << 32),
-                      temperature_c=38.0 if self.acquiring else 35.0, supply_v=5.02)
+                      temperature_c=38.0 if self.acquiring else 35.0, supply_v=5.02, next_seq=next_seq)
 
     # ------------------------------------------------------------------ life cycle
     def boot(self, cause: str) -> None:
@@ -264,7 +272,7 @@ class ProtocolDevice(SimDevice):
                 else:
                     timeout_s = 0.005
             else:
-                timeout_s = min(0.02, max(0.0, (earliest - now) * 1e-9))
+                timeout_s = min(0.02, max(0.0, self.clock.wall_s((earliest - now) * 1e-9)))
                 if not_ready:
                     timeout_s = max(timeout_s, 0.005)
             data = self.link.read(timeout_s)
@@ -294,10 +302,18 @@ class ProtocolDevice(SimDevice):
             self.acquiring = False
             self.end_run()
 
+    def schedule_reset(self, after_s: float) -> None:
+        """The device resets by itself after_s seconds of its timeline from now (like FaultConfig.reset_at_s, which
+        counts from power-up); for hosts that must be running first."""
+        if not (isinstance(after_s, (int, float)) and math.isfinite(after_s) and after_s >= 0):
+            raise ValueError(f"after_s: expected a time >= 0 s, found {after_s!r}")
+        self._reset_due_ns = self.clock.true_ns() + round(after_s * 1e9)
+
     def reset(self, cause: str) -> None:
         if self.acquiring:
             self.acquiring = False
             self.abort_run()
+        self.send_control(self.status())  # a controlled reboot: the last word on how many frames were produced
         self.boot(cause)
 
     def abort_run(self) -> None:
@@ -346,6 +362,7 @@ class ProtocolDevice(SimDevice):
     def _cmd_start(self, cmd: Command) -> None:
         if self.acquiring:
             raise CommandRefused("busy: acquisition already running")
+        self.send_control(self.status())  # the host learns the seq the run starts at
         self._ack(cmd)
         self.acquiring = True
         self.log.write("start", boot=self.boot_count, config=self.config)
@@ -356,6 +373,7 @@ class ProtocolDevice(SimDevice):
             self.acquiring = False
             self.end_run()
             self.log.write("stop", boot=self.boot_count)
+        self.send_control(self.status())  # after the run's last data frame: the host learns of lost ones
         self._ack(cmd)
 
     def _cmd_ping(self, cmd: Command) -> None:

@@ -2,8 +2,9 @@
 disconnects, a spontaneous reset. All random choices come from one seeded generator (reproducible runs).
 
 Byte faults are applied frame by frame to the encoded bytes (trailing delimiter included) just before they are
-written; link faults (stall, disconnect) are timed on the wall clock by the transmitter; the reset is timed on
-the device's own timeline (see clock.py).
+written; link faults (stall, disconnect) are timed by the transmitter from the moment a host first opens the port,
+in simulation seconds (the host's seconds times the simulator's time_scale; fast mode's jumps do not count); the
+reset is timed on the device's own timeline (see clock.py).
 """
 
 from __future__ import annotations

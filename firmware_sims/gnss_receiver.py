@@ -125,7 +125,7 @@ class GnssReceiverSim(SimDevice):
                     self.clock.advance_to(due_true)
                 self.link.read(0.0)
             else:
-                self.link.read(min(0.02, max(0.0, (due_true - self.clock.true_ns()) * 1e-9)))
+                self.link.read(min(0.02, max(0.0, self.clock.wall_s((due_true - self.clock.true_ns()) * 1e-9))))
             if self.clock.true_ns() < due_true:
                 continue
             device_ns = self.clock.device_ns(due_true)

@@ -148,7 +148,7 @@ class _TraceEngine:
             run, triggers, compute = job
             try:
                 samples, clipped = compute(triggers)
-                out = {(run, t.trace_index): (samples[i], bool(clipped[i])) for i, t in enumerate(triggers)}
+                out = {(run, t.trace_index): (samples[i], clipped[i]) for i, t in enumerate(triggers)}
             except Exception as exc:  # noqa: BLE001 - reported to the device loop, which sends a LOG error
                 out = {(run, t.trace_index): exc for t in triggers}
             with self.cond:
@@ -178,6 +178,8 @@ class GprUnitSim(ProtocolDevice):
     """The GPR unit. scene: a sensorkit.synth GprScene (default_gpr_scene()), or trace_source: any TraceSource.
 
     track: the cart's CartTrack (default: leaves the origin when the simulator is made); lane_y_m: antenna y.
+    channel_y_m: an antenna array: the y of each channel's antenna (default: one channel at lane_y_m). Channel c
+    streams on stream 1 + c; at each trigger every channel sends one GPR_TRACE (same trace_index, ticks, time).
     Other keyword arguments: SimDevice / ProtocolDevice (link, fast, faults, log_path, drift_ppm, seed, ...).
     """
 
@@ -191,7 +193,7 @@ class GprUnitSim(ProtocolDevice):
     def __init__(self, *, scene=None, trace_source: TraceSource | None = None, track: CartTrack | None = None,
                  lane_y_m: float = 0.0, sample_format: str = "int16", full_scale: float | None = None,
                  wheel_ticks_per_m: float = 1000.0, max_n_samples: int = 4096, max_trace_rate_hz: float = 2000.0,
-                 batch_traces: int = 16, warm_up: bool = True, **kwargs):
+                 batch_traces: int = 16, warm_up: bool = True, channel_y_m=None, **kwargs):
         super().__init__(**kwargs)
         if sample_format not in GPR_SAMPLE_FORMATS:
             raise ValueError(f"sample_format: expected one of {GPR_SAMPLE_FORMATS}, found {sample_format!r}")
@@ -208,6 +210,10 @@ class GprUnitSim(ProtocolDevice):
         self.full_scale = float(full_scale)
         self.track = track if track is not None else CartTrack.starting_now()
         self.lane_y_m = float(lane_y_m)
+        ys = [self.lane_y_m] if channel_y_m is None else [float(y) for y in channel_y_m]
+        if not 1 <= len(ys) <= 255 or not all(math.isfinite(y) for y in ys):
+            raise ValueError(f"channel_y_m: expected 1 to 255 finite antenna positions (m), found {channel_y_m!r}")
+        self.channel_y_m = ys
         self.sample_format = sample_format
         self.wheel_ticks_per_m = float(wheel_ticks_per_m)
         self.max_n_samples = int(max_n_samples)
@@ -237,7 +243,9 @@ class GprUnitSim(ProtocolDevice):
 
     # ------------------------------------------------------------------ protocol hooks
     def capabilities(self) -> dict:
-        caps = {"kind": "gpr", "streams": [{"stream": STREAM, "type": "GPR_TRACE", "channel": 0}], "channels": 1,
+        caps = {"kind": "gpr", "channels": len(self.channel_y_m), "channel_y_m": list(self.channel_y_m),
+                "streams": [{"stream": STREAM + c, "type": "GPR_TRACE", "channel": c}
+                            for c in range(len(self.channel_y_m))],
                 "sample_formats": [self.sample_format], "max_n_samples": self.max_n_samples,
                 "max_trace_rate_hz": self.max_trace_rate_hz, "triggers": ["time", "wheel"],
                 "full_scale": self.full_scale,
@@ -300,9 +308,11 @@ class GprUnitSim(ProtocolDevice):
     def _compute(self, triggers: list[Trigger], seed, cfg: dict) -> tuple[np.ndarray, np.ndarray]:
         n_samples = cfg["n_samples"]
         dt_s = cfg["time_window_ns"] * 1e-9 / n_samples
-        xy = np.array([[t.x_m, self.lane_y_m] for t in triggers], dtype=np.float64)
+        xy = np.array([[t.x_m, y] for t in triggers for y in self.channel_y_m], dtype=np.float64)
         traces = self.trace_source(xy, n_samples, dt_s, cfg.get("stacks", 1), seed)
-        return quantise(traces, self.sample_format, self.full_scale)
+        samples, clipped = quantise(traces, self.sample_format, self.full_scale)
+        n_channels = len(self.channel_y_m)  # (n * channels, ...) -> (n, channels, ...)
+        return samples.reshape(len(triggers), n_channels, n_samples), clipped.reshape(len(triggers), n_channels)
 
     def begin_run(self) -> None:
         self._run_id += 1
@@ -344,8 +354,10 @@ class GprUnitSim(ProtocolDevice):
             self.send_log(f"trace {trig.trace_index}: forward model failed: {result}", "error")
             return True
         samples, clipped = result
-        msg = GprTrace(trig.trace_index, trig.ticks, 0, self.config.get("stacks", 1), samples, self.sample_format)
-        self.send_data(STREAM, msg, trig.device_ns, FLAG_CLIPPED if clipped else 0)
+        stacks = self.config.get("stacks", 1)
+        for c in range(len(self.channel_y_m)):
+            msg = GprTrace(trig.trace_index, trig.ticks, c, stacks, samples[c], self.sample_format)
+            self.send_data(STREAM + c, msg, trig.device_ns, FLAG_CLIPPED if clipped[c] else 0)
         return True
 
     def end_run(self) -> None:

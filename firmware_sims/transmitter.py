@@ -10,6 +10,9 @@ decoded, so the log's ``intact`` field says exactly which frames the host decode
 - a disconnect waits for the host to read what was written (drain), pulls the cable, drops (as
   ``lost_disconnected``) what comes out of the buffer while down, and plugs the link back in;
 - a stall holds the buffer for stall_s, then goes on (nothing lost while the buffer has room).
+
+Stalls and disconnects are timed from the moment a host first opens the port, in simulation seconds (divided
+by time_scale on the host's clock).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Transmitter:
     """
 
     def __init__(self, link, faults: FaultConfig, log: EventLog, *, capacity_bytes: int = 16 << 20,
-                 framing: str = "cobs", rng: np.random.Generator | None = None):
+                 framing: str = "cobs", rng: np.random.Generator | None = None, time_scale: float = 1.0):
         if framing not in ("cobs", "text"):
             raise ValueError(f"framing: expected 'cobs' or 'text', found {framing!r}")
         self.link = link
@@ -57,6 +60,7 @@ class Transmitter:
         self.log = log
         self.capacity_bytes = int(capacity_bytes)
         self.framing = framing
+        self.time_scale = float(time_scale)  # stalls and disconnects are timed in simulation seconds
         self.faults = ByteFaults(faults, rng if rng is not None else np.random.default_rng(faults.seed))
         self._queue: collections.deque[OutFrame] = collections.deque()
         self._queued_bytes = 0
@@ -144,20 +148,25 @@ class Transmitter:
 
     def _run(self) -> None:
         cfg = self.config
-        now = time.monotonic()
-        next_stall = now + cfg.stall_every_s if cfg.stall_every_s > 0 else math.inf
-        next_disconnect = now + cfg.disconnect_every_s if cfg.disconnect_every_s > 0 else math.inf
+        stall_every_s = cfg.stall_every_s / self.time_scale
+        disconnect_every_s = cfg.disconnect_every_s / self.time_scale
+        next_stall = next_disconnect = math.inf  # the schedule starts when a host first opens the port
+        scheduled = False
         while not self._stop.is_set():
             now = time.monotonic()
+            if not scheduled and self._attached:
+                scheduled = True
+                next_stall = now + stall_every_s if stall_every_s > 0 else math.inf
+                next_disconnect = now + disconnect_every_s if disconnect_every_s > 0 else math.inf
             if now >= next_disconnect:
                 self._disconnect()
                 while next_disconnect <= time.monotonic():
-                    next_disconnect += cfg.disconnect_every_s
+                    next_disconnect += disconnect_every_s
                 continue
             if now >= next_stall:
                 self._stall()
                 while next_stall <= time.monotonic():
-                    next_stall += cfg.stall_every_s
+                    next_stall += stall_every_s
                 continue
             self._check_attached()
             frame = self._take(min(0.02, max(0.0, min(next_stall, next_disconnect) - now)))
@@ -198,7 +207,7 @@ class Transmitter:
         self.log.write("disconnect", url=self.link.url, down_s=cfg.down_s, undrained_bytes=undrained)
         self.link.unplug()
         self._attached = False
-        deadline = time.monotonic() + cfg.down_s
+        deadline = time.monotonic() + cfg.down_s / self.time_scale
         while not self._stop.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -217,7 +226,7 @@ class Transmitter:
 
     def _stall(self) -> None:
         self.log.write("stall_begin", stall_s=self.config.stall_s, queued_bytes=self._queued_bytes)
-        self._stop.wait(self.config.stall_s)
+        self._stop.wait(self.config.stall_s / self.time_scale)
         self.log.write("stall_end", queued_bytes=self._queued_bytes)
 
     # ------------------------------------------------------------------ frames

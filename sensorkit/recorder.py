@@ -15,6 +15,7 @@ import math
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,6 @@ from sensorkit.store.schema import (
     FLAG_GAP_BEFORE,
     FLAG_POSITION_FROM_WHEEL,
     FLAG_POSITION_INTERPOLATED,
-    GNSS_FIX_DTYPE,
     TRACE_META_DTYPE,
     empty_records,
 )
@@ -69,30 +69,112 @@ class DeviceSpec:
 @dataclass
 class StreamStats:
     records: int = 0  # traces, blocks or fixes written
+    gaps: int = 0  # gap events
     missing: int = 0  # records lost (from gap events)
     reconnects: int = 0
     resets: int = 0
     errors: int = 0
     first_s: float = field(default_factory=time.monotonic)
+    _recent: deque = field(default_factory=lambda: deque(maxlen=64), repr=False)  # (monotonic s, records)
 
-    def rate(self) -> float:
-        return self.records / max(1e-9, time.monotonic() - self.first_s)
+    def rate(self, window_s: float | None = None) -> float:
+        """Records per second: over the last window_s seconds (between calls), or since the start (None)."""
+        now = time.monotonic()
+        if window_s is None:
+            return self.records / max(1e-9, now - self.first_s)
+        self._recent.append((now, self.records))
+        while len(self._recent) > 2 and now - self._recent[1][0] >= window_s:
+            self._recent.popleft()
+        t0, n0 = self._recent[0] if len(self._recent) > 1 else (self.first_s, 0)
+        return (self.records - n0) / max(1e-9, now - t0)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+
+def _mismatch(samples: np.ndarray, shape: tuple, dtype: np.dtype) -> str | None:
+    """Why samples cannot go into a dataset of rows shaped `shape` and of `dtype` (None when they can)."""
+    if samples.shape != shape:
+        return f"samples shaped {samples.shape}, the stream holds {shape}"
+    if not np.can_cast(samples.dtype, dtype, casting="safe"):
+        return f"{samples.dtype} samples, the stream holds {dtype}"
+    return None
 
 
 class _GprSink:
-    def __init__(self, writer: RecordingWriter, name: str, applied: dict):
+    """Turns GPR_TRACE frames into rows of /gpr/<name>: one frame per trace, or, for a unit with n_channels > 1,
+    the frames of every channel with the same trace_index gathered into one (n_channels, n_samples) trace.
+
+    A multi-channel trace that lost a channel's frame (a gap on that channel's stream) is not stored: an `error`
+    event names its trace_index and the missing channels (nothing is filled in).
+    """
+
+    MAX_ASSEMBLING = 256  # traces waiting for their other channels
+
+    def __init__(self, writer: RecordingWriter, name: str, applied: dict, n_samples: int, dtype,
+                 n_channels: int = 1, event=None):
         self.writer = writer
         self.name = name
         self.ticks_per_m = applied.get("ticks_per_m")
+        self.shape = (int(n_samples),)
+        self.dtype = np.dtype(dtype)
+        self.n_channels = int(n_channels)
+        self.event = event or (lambda kind, detail: None)
         self.pending: list[tuple[int, np.ndarray, np.ndarray]] = []  # (utc_ns, samples, meta)
         self.gap_before = False
+        self.incomplete = 0  # multi-channel traces not stored
+        self._parts: dict[int, dict[int, tuple[Received, int]]] = {}  # trace_index -> channel -> (frame, utc_ns)
+        self._last_index: dict[int, int] = {}  # channel -> latest trace_index received
+
+    def check(self, trace: GprTrace) -> str | None:
+        """Why this trace does not fit the stream (None when it does)."""
+        if trace.channel >= self.n_channels:
+            return f"channel {trace.channel}, the unit has {self.n_channels} channel(s)"
+        return _mismatch(np.asarray(trace.samples), self.shape, self.dtype)
 
     def add(self, received: Received, trigger_utc_ns: int) -> None:
+        if self.n_channels == 1:
+            self._push([(received, trigger_utc_ns)])
+            return
+        trace: GprTrace = received.message
+        index, channel = int(trace.trace_index), int(trace.channel)
+        last = self._last_index.get(channel)
+        if last is not None and index <= last:  # trace_index restarted: a new run (start, reset)
+            self.drop_incomplete("a new run started")
+            self._last_index.clear()
+        self._last_index[channel] = index
+        self._parts.setdefault(index, {})[channel] = (received, trigger_utc_ns)
+        for i in sorted(self._parts):  # traces that can no longer complete: each missing channel has gone past
+            missing = set(range(self.n_channels)) - set(self._parts[i])
+            if missing and all(self._last_index.get(c, -1) > i for c in missing):
+                self._drop(i, "frames lost")
+        if len(self._parts.get(index, ())) == self.n_channels:
+            parts = self._parts.pop(index)
+            self._push([parts[c] for c in range(self.n_channels)])
+        while len(self._parts) > self.MAX_ASSEMBLING:
+            self._drop(min(self._parts), "waited too long for its other channels")
+
+    def drop_incomplete(self, why: str) -> None:
+        """Give up on every trace still waiting for channels."""
+        for i in sorted(self._parts):
+            self._drop(i, why)
+
+    def _drop(self, index: int, why: str) -> None:
+        parts = self._parts.pop(index)
+        self.incomplete += 1
+        self.gap_before = True
+        self.event("error", {"what": "incomplete trace not stored", "trace_index": index, "why": why,
+                             "channels_missing": sorted(set(range(self.n_channels)) - set(parts)),
+                             "seq_of_received": {str(c): r.index for c, (r, _) in sorted(parts.items())}})
+
+    def _push(self, parts: list[tuple[Received, int]]) -> None:
+        """Queue one trace made of the frames of its channels (in channel order)."""
+        received, trigger_utc_ns = parts[0]
         trace: GprTrace = received.message
         meta = empty_records(TRACE_META_DTYPE, 1)
         meta["seq"] = received.index
         meta["device_time_ns"] = received.frame.device_time_ns
-        meta["host_time_ns"] = received.host_time_ns
+        meta["host_time_ns"] = max(r.host_time_ns for r, _ in parts)
         meta["encoder_ticks"] = trace.encoder_ticks
         flags = FLAG_GAP_BEFORE if self.gap_before else 0
         if self.ticks_per_m:
@@ -101,7 +183,11 @@ class _GprSink:
             flags |= FLAG_POSITION_FROM_WHEEL
         meta["flags"] = flags
         self.gap_before = False
-        self.pending.append((trigger_utc_ns, np.asarray(trace.samples), meta))
+        if self.n_channels == 1:
+            samples = np.asarray(trace.samples)
+        else:
+            samples = np.stack([np.asarray(r.message.samples) for r, _ in parts])
+        self.pending.append((trigger_utc_ns, samples, meta))
 
     def write_ready(self, fixes: "_FixTrack | None", now_ns: int, wait_ns: int, everything: bool = False) -> int:
         """Write the traces whose position is known (or waited for long enough); returns how many."""
@@ -156,7 +242,7 @@ class Recorder:
     """Records devices into one file. Use :meth:`run`; a stop event (or Ctrl-C/SIGTERM in the CLI) ends it."""
 
     def __init__(self, out: Path, specs: list[DeviceSpec], *, overwrite: bool = False, flush_interval_s: float = 0.25,
-                 position_wait_s: float = 0.5, progress=None):
+                 position_wait_s: float = 0.5, silence_s: float = 3.0, stop_timeout_s: float = 5.0, progress=None):
         names = [s.name for s in specs]
         if not specs:
             raise ValueError("nothing to record: give at least one device")
@@ -167,8 +253,14 @@ class Recorder:
         self.overwrite = overwrite
         self.flush_interval_s = flush_interval_s
         self.position_wait_ns = int(position_wait_s * 1e9)
+        self.silence_s = silence_s
+        self.stop_timeout_s = stop_timeout_s
         self.progress = progress
         self.stats = {s.name: StreamStats() for s in specs}
+        self._kinds = {s.name: s.kind for s in specs}
+        self._silent: dict[str, bool] = {}
+        self._audio_shape: dict[str, tuple[tuple, np.dtype]] = {}
+        self._audio_gap_before: dict[str, bool] = {}
         self.devices: dict[str, ProtocolDevice | NmeaGnss] = {}
         self._gpr: dict[str, _GprSink] = {}
         self._fixes: _FixTrack | None = None
@@ -213,27 +305,37 @@ class Recorder:
         info = DeviceInfo(spec.kind, model=ident.model, serial=ident.serial, firmware=ident.firmware, port=spec.url,
                           config={"applied": applied, "capabilities": ident.capabilities})
         if spec.kind == "gpr":
+            formats = ident.capabilities.get("sample_formats") or [ident.capabilities.get("sample_format", "int16")]
+            dtype = SAMPLE_DTYPES[formats[0]]
+            n_channels = int(ident.capabilities.get("channels", 1) or 1)
+
             def declare(writer):
                 writer.add_device(spec.name, info)
                 writer.add_gpr_stream(
                     spec.name, n_samples=int(applied["n_samples"]),
                     dt_s=float(applied["time_window_ns"]) * 1e-9 / int(applied["n_samples"]),
-                    dtype=SAMPLE_DTYPES[ident.capabilities.get("sample_format", "int16")],
+                    dtype=dtype, n_channels=n_channels if n_channels > 1 else None,
                     centre_frequency_hz=float(ident.capabilities.get("centre_frequency_hz", math.nan)),
                     antenna_offset_m=float(ident.capabilities.get("antenna_offset_m", math.nan)),
                     attrs={"trigger": applied.get("trigger", ""), "stacks": int(applied.get("stacks", 1)),
-                           "ticks_per_m": applied.get("ticks_per_m")})
-                self._gpr[spec.name] = _GprSink(writer, spec.name, applied)
+                           "ticks_per_m": applied.get("ticks_per_m"),
+                           "channel_y_m": ident.capabilities.get("channel_y_m") if n_channels > 1 else None})
+                self._gpr[spec.name] = _GprSink(writer, spec.name, applied, int(applied["n_samples"]), dtype,
+                                                n_channels, event=lambda kind, detail: self._sink_event(spec.name,
+                                                                                                        kind, detail))
             return declare
 
         positions = ident.capabilities.get("mic_positions_m")
         n_channels = int(applied["channels"])
 
+        audio_dtype = np.dtype(SAMPLE_DTYPES[applied.get("sample_format", "int24")])
+        self._audio_shape[spec.name] = ((int(applied.get("block_frames", 0)) or None, n_channels), audio_dtype)
+
         def declare(writer):
             writer.add_device(spec.name, info)
             writer.add_audio_stream(
                 spec.name, n_channels=n_channels, fs_hz=float(applied["fs_hz"]),
-                dtype=SAMPLE_DTYPES[applied.get("sample_format", "int24")],
+                dtype=audio_dtype,
                 mic_positions_m=None if positions is None else np.asarray(positions)[:n_channels],
                 attrs={"sample_format": applied.get("sample_format", "int24"),
                        "full_scale": ident.capabilities.get("full_scale_pa")})
@@ -263,28 +365,61 @@ class Recorder:
                     last_progress = now
         finally:
             self._finish()
-        return {name: vars(s) for name, s in self.stats.items()}
+        return {name: s.as_dict() for name, s in self.stats.items()}
 
     def _pump_all(self, timeout_s: float) -> None:
         writer = self._writer
         for name, device in self.devices.items():
-            for item in device.pump(timeout_s=timeout_s / max(1, len(self.devices))):
-                self._handle(name, device, item)
+            self._pump_device(name, device, timeout_s / max(1, len(self.devices)))
         now_ns = time.time_ns()
         for name, sink in self._gpr.items():
             self.stats[name].records += sink.write_ready(self._fixes, now_ns, self.position_wait_ns)
+        self._watch_silence()
         writer.flush_if_due()
 
+    def _pump_device(self, name: str, device, timeout_s: float) -> None:
+        for item in device.pump(timeout_s=timeout_s):
+            try:
+                self._handle(name, device, item)
+            except (ValueError, TypeError, KeyError) as error:  # a message the recorder cannot store: an event
+                self.stats[name].errors += 1
+                self._event(name, "error", {"what": "message not stored", "error": str(error)[:300]})
+
+    def _event(self, name: str, kind: str, detail: dict, host_time_ns: int | None = None) -> None:
+        self._writer.append_event(kind, f"{self._kinds[name]}/{name}", detail, host_time_ns=host_time_ns)
+
+    def _sink_event(self, name: str, kind: str, detail: dict) -> None:
+        if kind == "error":
+            self.stats[name].errors += 1
+        self._event(name, kind, detail)
+
+    def _watch_silence(self) -> None:
+        """An event when a device has sent nothing for silence_s (and another when it is heard again)."""
+        now = time.monotonic()
+        for name, device in self.devices.items():
+            quiet_s = now - device.transport.last_read_s
+            silent = quiet_s >= self.silence_s
+            if silent and not self._silent.get(name):
+                self.stats[name].errors += 1
+                self._event(name, "error", {"what": "device silent", "silent_s": round(quiet_s, 2),
+                                            "link": "up" if device.transport.connected else "down"})
+            elif not silent and self._silent.get(name):
+                self._event(name, "note", {"what": "device heard again"})
+            self._silent[name] = silent
+
     def _handle(self, name: str, device, item) -> None:
-        spec_kind = next(s.kind for s in self.specs if s.name == name)
-        stream = f"{spec_kind}/{name}"
+        stream = f"{self._kinds[name]}/{name}"
         stats = self.stats[name]
         if isinstance(item, Note):
-            self._writer.append_event(item.kind, stream, item.detail, host_time_ns=item.host_time_ns)
+            detail = {**item.detail, "wire_stream": item.stream} if item.kind == "gap" else item.detail
+            self._writer.append_event(item.kind, stream, detail, host_time_ns=item.host_time_ns)
             if item.kind == "gap":
                 stats.missing += int(item.detail.get("n_missing", 0))
+                stats.gaps += 1
                 if name in self._gpr:
                     self._gpr[name].gap_before = True
+                else:
+                    self._audio_gap_before[name] = True
             elif item.kind == "reconnect":
                 stats.reconnects += 1
             elif item.kind == "reset":
@@ -299,31 +434,60 @@ class Recorder:
             return
         message = item.message
         if isinstance(message, GprTrace) and name in self._gpr:
+            problem = self._gpr[name].check(message)
+            if problem:
+                self._refuse(name, item, problem)
+                return
             utc = int(device.clock.to_host_ns(item.frame.device_time_ns)) if device.clock.ready else item.host_time_ns
             self._gpr[name].add(item, utc)
-        elif isinstance(message, AudioBlock):
+        elif isinstance(message, AudioBlock) and name in self._audio_shape:
+            (block_frames, n_channels), dtype = self._audio_shape[name]
+            samples = np.asarray(message.samples)
+            problem = _mismatch(samples, (block_frames or samples.shape[0], n_channels), dtype)
+            if problem:
+                self._refuse(name, item, problem)
+                return
             block = empty_records(BLOCK_META_DTYPE, 1)
             block["seq"] = item.index
             block["first_frame"] = self._writer.frames_written(name)
             block["device_time_ns"] = item.frame.device_time_ns
             block["host_time_ns"] = item.host_time_ns
-            block["flags"] = 0
-            self._writer.append_audio(name, message.samples, block)
+            block["flags"] = FLAG_GAP_BEFORE if self._audio_gap_before.pop(name, False) else 0
+            self._writer.append_audio(name, samples, block)
             stats.records += 1
+
+    def _refuse(self, name: str, item: Received, problem: str) -> None:
+        """A well-formed data frame that does not fit the configured stream: counted and logged, not stored."""
+        self.stats[name].errors += 1
+        self._event(name, "error", {"what": "data frame does not fit the stream", "seq": item.index,
+                                    "error": problem}, host_time_ns=item.host_time_ns)
+
+    def _stop_device(self, name: str, device: ProtocolDevice) -> None:
+        """Stop acquisition; while the link is down or the device does not answer, keep reading and try again
+        until stop_timeout_s (the stop ACK comes after the run's last frame: then everything sent is here)."""
+        deadline = time.monotonic() + self.stop_timeout_s
+        while True:
+            try:
+                device.stop()
+                return
+            except DeviceError as error:
+                if time.monotonic() >= deadline or self._writer is None:
+                    if self._writer is not None:
+                        self.stats[name].errors += 1
+                        self._event(name, "error", {"what": "stop failed", "error": str(error)})
+                    return
+            for _ in range(10):  # 0.2 s of reading (a reconnect and the recovery happen in there)
+                self._pump_device(name, device, 0.02)
 
     def _finish(self) -> None:
         """Stop the devices, write what they still send and every held trace, and close the file."""
         for name, device in self.devices.items():
             if isinstance(device, ProtocolDevice) and device.running:
-                try:
-                    device.stop()
-                except DeviceError as error:
-                    if self._writer is not None:
-                        self._writer.append_event("error", f"{self._kind(name)}/{name}", {"what": "stop failed",
-                                                                                         "error": str(error)})
+                self._stop_device(name, device)
         if self._writer is not None:
             self._pump_all(timeout_s=0.05)
             for name, sink in self._gpr.items():
+                sink.drop_incomplete("the recording ended")
                 self.stats[name].records += sink.write_ready(self._fixes, time.time_ns(), 0, everything=True)
             for name, device in self.devices.items():
                 if isinstance(device, ProtocolDevice) and device.clock.ready:
@@ -335,15 +499,17 @@ class Recorder:
             device.close()
 
     def _kind(self, name: str) -> str:
-        return next(s.kind for s in self.specs if s.name == name)
+        return self._kinds[name]
 
-    def progress_lines(self) -> list[str]:
+    def progress_lines(self, window_s: float | None = 5.0) -> list[str]:
+        """One line per device: records written and their rate (over the last window_s seconds between calls;
+        None: since the start), gaps, records missing, reconnects, resets, errors."""
         lines = []
         for spec in self.specs:
             s = self.stats[spec.name]
             unit = {"gpr": "traces", "acoustic": "blocks", "gnss": "fixes"}[spec.kind]
-            lines.append(f"{spec.kind}/{spec.name}: {s.records} {unit} ({s.rate():.1f}/s), missing {s.missing}, "
-                         f"reconnects {s.reconnects}, resets {s.resets}, errors {s.errors}")
+            lines.append(f"{spec.kind}/{spec.name}: {s.records} {unit} ({s.rate(window_s):.1f}/s), gaps {s.gaps} "
+                         f"({s.missing} missing), reconnects {s.reconnects}, resets {s.resets}, errors {s.errors}")
         return lines
 
 

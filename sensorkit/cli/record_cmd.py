@@ -47,7 +47,8 @@ def run(args) -> int:
         signal.signal(signum, lambda *_: stop.set())
     recorder = Recorder(args.out, specs, overwrite=args.force, progress=None if args.quiet else print_progress)
     recorder.run(duration_s=args.duration, n_traces=args.traces, stop=stop)
+    totals = recorder.progress_lines(window_s=None)  # rates over the whole recording
     if not args.quiet:
-        print_progress(recorder.progress_lines())
-    print(f"{args.out}: recorded ({', '.join(recorder.progress_lines())})", file=sys.stderr)
+        print_progress(totals)
+    print(f"{args.out}: recorded ({'; '.join(totals)})", file=sys.stderr)
     return 0

@@ -37,6 +37,9 @@ def add_device_parsers(devices) -> None:
     g.add_argument("--fast", action="store_true",
                    help="do not wait for real time: stream as fast as the link and the computation allow "
                         "(device and scene time run ahead)")
+    g.add_argument("--time-scale", type=float, default=1.0, metavar="X",
+                   help="run the simulation's clock X times faster than real time, paced (device clock, scene, "
+                        "fault schedule; default 1). Unlike --fast, the rate stays steady")
     g.add_argument("--log", default=None, metavar="FILE", help="JSON-lines log of every frame and event")
     g.add_argument("--seed", type=int, default=0, help="seed of the data noise (default 0)")
     g.add_argument("--duration", type=float, default=None, metavar="S",
@@ -87,6 +90,10 @@ def add_device_parsers(devices) -> None:
                     help="model amplitude at full-scale counts (default: twice the direct wave)")
     gg.add_argument("--wheel-ticks-per-m", type=float, default=1000.0, help="survey wheel, ticks/m (default 1000)")
     gg.add_argument("--lane-y", type=float, default=0.0, help="antenna y in the scene, m (default 0)")
+    gg.add_argument("--channels", type=int, default=1,
+                    help="antennas across the lane (default 1); channel c streams on stream 1 + c")
+    gg.add_argument("--channel-spacing", type=float, default=0.1, metavar="M",
+                    help="distance between neighbouring antennas, m, centred on --lane-y (default 0.1)")
     gg.add_argument("--noise-rms", type=float, default=None, help="white noise of one pulse (default 0.002)")
     gpr.set_defaults(run=run)
 
@@ -136,7 +143,8 @@ def build_simulator(args):
                          reset_at_s=getattr(args, "reset_at", None), control_frames=args.faults_on_control,
                          seed=args.fault_seed)
     common = dict(link=args.link, link_path=args.path, tcp_port=args.port, fast=args.fast, faults=faults,
-                  log_path=args.log, drift_ppm=args.drift_ppm, clock_offset_ns=args.clock_offset_ns, seed=args.seed)
+                  log_path=args.log, drift_ppm=args.drift_ppm, clock_offset_ns=args.clock_offset_ns, seed=args.seed,
+                  time_scale=args.time_scale)
     if args.device in ("gpr", "gnss"):
         track = CartTrack(origin_lat=args.origin_lat, origin_lon=args.origin_lon, heading_deg=args.heading_deg,
                           speed_mps=args.speed, length_m=args.length, alt_m=args.alt,
@@ -149,7 +157,12 @@ def build_simulator(args):
             from firmware_sims.gpr_unit import default_gpr_scene
 
             scene = dataclasses.replace(default_gpr_scene(), noise_rms=args.noise_rms)
+        if not 1 <= args.channels <= 255:
+            raise ValueError(f"--channels: expected 1 to 255 antennas, found {args.channels}")
+        channel_y_m = [args.lane_y + (c - (args.channels - 1) / 2) * args.channel_spacing
+                       for c in range(args.channels)]
         return GprUnitSim(scene=scene, track=track, lane_y_m=args.lane_y, sample_format=args.sample_format,
+                          channel_y_m=channel_y_m,
                           full_scale=args.full_scale, wheel_ticks_per_m=args.wheel_ticks_per_m, serial=args.serial,
                           status_period_s=args.status_period, **common)
     if args.device == "mic":

@@ -78,6 +78,7 @@ class ProtocolDevice:
         self._reported_decoder_errors = 0
         self._recovering = False
         self._next_recovery_s = 0.0
+        self._overruns_reported = 0
 
     # ----------------------------------------------------------------- control plane
     def command(self, name: str, args: dict | None = None, timeout_s: float = COMMAND_TIMEOUT_S) -> dict:
@@ -187,21 +188,35 @@ class ProtocolDevice:
             if frame.flags & FLAG_RESET:
                 self._device_reset(host_time_ns, "IDENT with the RESET flag")
             return
-        if isinstance(message, Status) and message.overruns:
-            self._backlog.append(Note(host_time_ns, "overrun", frame.stream,
-                                      {"what": "device buffer", "overruns": message.overruns}))
+        if isinstance(message, Status):
+            if message.overruns > self._overruns_reported:
+                self._backlog.append(Note(host_time_ns, "overrun", frame.stream,
+                                          {"what": "device buffer", "overruns": message.overruns}))
+            self._overruns_reported = message.overruns
+            self._sync(host_time_ns, message)
         if frame.stream == CONTROL_STREAM:
             return  # LOG and STATUS on the control stream carry no sequence of interest
         self._track(host_time_ns, frame, message)
 
+    def _sync(self, host_time_ns: int, status: Status) -> None:
+        """A STATUS says which seq each data stream takes next: frames lost after the last received are gaps."""
+        for stream, next_seq in status.next_seq:
+            update = self.trackers.setdefault(stream, SequenceTracker()).sync(next_seq)
+            if update is not None and update.missing_count:
+                self._backlog.append(Note(host_time_ns, "gap", stream, {
+                    "first_missing_seq": update.missing_first, "n_missing": update.missing_count,
+                    "seen_by": "STATUS next_seq"}))
+
     def _track(self, host_time_ns: int, frame: Frame, message: Message) -> None:
         tracker = self.trackers.setdefault(frame.stream, SequenceTracker())
+        expected_epoch = tracker.last_index is None or tracker.epoch_announced
         update = tracker.update(frame.seq, frame.flags)
         if update.kind == "duplicate":
             self._backlog.append(Note(host_time_ns, "error", frame.stream, {"what": "duplicate", "seq": frame.seq}))
             return
-        if update.kind == "reset":
-            self._backlog.append(Note(host_time_ns, "reset", frame.stream, {"seq": frame.seq}))
+        if update.kind == "reset" and not expected_epoch:  # a reset the device did not announce (IDENT lost)
+            self._backlog.append(Note(host_time_ns, "reset", frame.stream, {"seq": frame.seq,
+                                                                            "why": "sequence restarted"}))
             self.clock.reset()
         if update.missing_count:
             self._backlog.append(Note(host_time_ns, "gap", frame.stream,
@@ -212,6 +227,9 @@ class ProtocolDevice:
     def _device_reset(self, host_time_ns: int, why: str) -> None:
         self._backlog.append(Note(host_time_ns, "reset", CONTROL_STREAM, {"why": why}))
         self.clock.reset()
+        self._overruns_reported = 0
+        for tracker in self.trackers.values():
+            tracker.sender_reset()
         if self.running or self.configure_args is not None:
             self._recovering = True
 

@@ -261,6 +261,10 @@ class SeqCounter:
         self._next[stream] = (seq + 1) % SEQ_MODULUS
         return seq
 
+    def peek(self, stream: int) -> int:
+        """The seq the next frame of `stream` will take (without taking it)."""
+        return self._next.get(stream, self.start)
+
 
 class SeqUpdate(NamedTuple):
     """What SequenceTracker.update learnt from one received seq.
@@ -308,6 +312,9 @@ class SequenceTracker:
         self.missing = 0
         self.duplicates = 0
         self.resets = 0
+        #: the next frame starts a new epoch the host expected (the sender announced its reset, or the tracker was
+        #: primed by sync() before any frame): a RESET flag on it is no surprise
+        self.epoch_announced = False
 
     @property
     def last_seq(self) -> int | None:
@@ -323,7 +330,7 @@ class SequenceTracker:
                 return self._accept(SeqUpdate("reset", seq, 0, seq), seq)
             return self._accept(SeqUpdate("first", seq), seq)
         last = self.last_index
-        if flags & FLAG_RESET:
+        if self._new_epoch or (flags & FLAG_RESET and not self._primed):
             return self._reset(seq)
         d = (seq - self._last_seq) % SEQ_MODULUS
         if d == 0:
@@ -351,5 +358,50 @@ class SequenceTracker:
         self.last_index = update.index
         self._last_seq = seq
         self.received += 1
+        self.missing += update.missing_count
+        self._new_epoch = False
+        self._primed = False
+        self.epoch_announced = False
+        return update
+
+    _new_epoch = False  # the sender announced a reset: the next seq starts a new epoch whatever its value
+    _primed = False  # sync() set the expected seq before any frame: a RESET flag on the expected seq is no reset
+
+    def sender_reset(self) -> None:
+        """The sender announced that it was reset (IDENT with the RESET flag): its next frame of this stream starts a
+        new epoch at seq 0, whatever seq arrives (frames 0..seq-1 of the new epoch are then missing)."""
+        if self.last_index is not None:
+            self._new_epoch = True
+        self.epoch_announced = True
+
+    def sync(self, next_seq: int) -> SeqUpdate | None:
+        """The sender says the next frame of this stream will take ``next_seq`` (a STATUS next_seq entry).
+
+        Frames between the last one received and next_seq were lost: returns a "gap" update for them (a "reset"
+        update when a new epoch announced by sender_reset lost its first frames), None when nothing is missing.
+        A tracker that has seen no frame yet is primed: its next frame is expected at next_seq.
+        """
+        if not isinstance(next_seq, int) or not 0 <= next_seq < SEQ_MODULUS:
+            raise ValueError(f"SequenceTracker.sync: next_seq must be a u32, got {next_seq!r}")
+        if self.last_index is None or self._primed:
+            self.last_index = next_seq - 1
+            self._last_seq = (next_seq - 1) % SEQ_MODULUS
+            self._primed = True
+            self.epoch_announced = True
+            return None
+        if self._new_epoch:
+            if next_seq == 0:
+                return None
+            self._new_epoch = False
+            self.resets += 1
+            first = self.last_index + 1
+            update = SeqUpdate("reset", first + next_seq - 1, first, next_seq)
+        else:
+            d = (next_seq - self._last_seq) % SEQ_MODULUS
+            if d <= 1 or d >= (1 << 31):
+                return None  # nothing missing (or a STATUS older than the last frame: ignored)
+            update = SeqUpdate("gap", self.last_index + d - 1, self.last_index + 1, d - 1)
+        self.last_index = update.index
+        self._last_seq = (next_seq - 1) % SEQ_MODULUS
         self.missing += update.missing_count
         return update

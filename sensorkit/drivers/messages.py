@@ -51,6 +51,12 @@ def unpack_samples(buf, offset: int, count: int, sample_format: str) -> np.ndarr
     The caller checks that buf holds count samples.
     """
     if sample_format == "int24":
+        if offset >= 1:
+            # each sample with the byte before it as one little-endian i32 (a stride-3 view, no copy); the
+            # arithmetic shift drops that byte and sign-extends: one pass over the data
+            whole = np.frombuffer(buf, np.uint8)
+            view = np.ndarray((count,), "<i4", whole, offset - 1, (3,))
+            return (view >> 8).astype(np.int32, copy=False)
         raw = np.frombuffer(buf, np.uint8, count=3 * count, offset=offset).reshape(count, 3)
         wide = np.empty((count, 4), np.uint8)
         wide[:, 0] = 0
@@ -280,6 +286,7 @@ class Nmea:
 
 
 _STATUS = struct.Struct("<fIff")
+_STATUS_SEQ = struct.Struct("<BI")
 
 
 @dataclass(frozen=True)
@@ -288,6 +295,9 @@ class Status:
 
     buffer_fill: fraction of the device's output buffer in use, 0..1; overruns: frames dropped by the device since
     boot; temperature_c: board temperature, degC; supply_v: supply voltage, V.
+    next_seq: ((stream, seq), ...) the seq the next frame of each data stream will take: every frame of that
+    stream with a lower seq was produced before this STATUS (sent, or dropped by the device), so the host can
+    report frames lost after the last one it received (docs/protocol.md 5.6). Empty: not reported.
     """
 
     TYPE: ClassVar[MessageType] = MessageType.STATUS
@@ -295,19 +305,42 @@ class Status:
     overruns: int
     temperature_c: float = math.nan
     supply_v: float = math.nan
+    next_seq: tuple = ()
 
     def pack(self) -> bytes:
         _check_uint(self.overruns, 32, "STATUS", "overruns")
         try:
-            return _STATUS.pack(self.buffer_fill, self.overruns, self.temperature_c, self.supply_v)
+            head = _STATUS.pack(self.buffer_fill, self.overruns, self.temperature_c, self.supply_v)
         except (struct.error, TypeError, OverflowError) as exc:
             raise ProtocolError(f"STATUS: fields must be numbers: {exc}") from exc
+        if not self.next_seq:
+            return head
+        if not isinstance(self.next_seq, tuple) or len(self.next_seq) > 0xFF:
+            raise ProtocolError(f"STATUS: next_seq must be a tuple of at most 255 (stream, seq) pairs, "
+                                f"got {self.next_seq!r}")
+        table = [bytes([len(self.next_seq)])]
+        for pair in self.next_seq:
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise ProtocolError(f"STATUS: next_seq entries must be (stream, seq) pairs, got {pair!r}")
+            _check_uint(pair[0], 8, "STATUS", "next_seq stream")
+            _check_uint(pair[1], 32, "STATUS", "next_seq seq")
+            table.append(_STATUS_SEQ.pack(*pair))
+        return head + b"".join(table)
 
     @classmethod
     def unpack(cls, payload: bytes) -> "Status":
+        what = "STATUS payload"
         if len(payload) < _STATUS.size:
-            raise ProtocolError(f"STATUS payload: expected at least {_STATUS.size} bytes, got {len(payload)}")
-        return cls(*_STATUS.unpack_from(payload))  # later versions may append fields: extra bytes are ignored
+            raise ProtocolError(f"{what}: expected at least {_STATUS.size} bytes, got {len(payload)}")
+        fields = _STATUS.unpack_from(payload)
+        if len(payload) == _STATUS.size:
+            return cls(*fields)
+        count = payload[_STATUS.size]
+        end = _STATUS.size + 1 + count * _STATUS_SEQ.size
+        if len(payload) < end:
+            raise ProtocolError(f"{what}: a next_seq table of {count} streams needs {end} bytes, got {len(payload)}")
+        table = tuple(_STATUS_SEQ.unpack_from(payload, _STATUS.size + 1 + k * _STATUS_SEQ.size) for k in range(count))
+        return cls(*fields, next_seq=table)  # later revisions may append fields after the table: ignored
 
 
 _GPR = struct.Struct("<QqIHBB")

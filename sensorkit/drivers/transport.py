@@ -14,6 +14,7 @@ Items in the queue are :class:`Chunk` (bytes with the host time they arrived) or
 from __future__ import annotations
 
 import queue
+import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -100,6 +101,24 @@ def describe_open_error(url: str, error: Exception) -> str:
     return f"{url}: cannot open port: {reason}"
 
 
+def read_available(port: serial.SerialBase) -> bytes:
+    """The bytes that have arrived, in one call (waiting up to the port's timeout for the first).
+
+    A serial port or pty reads what ``in_waiting`` says. pyserial's ``socket://`` handler says at most 1 there
+    and its ``read(n)`` waits for all n bytes, so its socket is read directly: one ``recv`` of what is there.
+    """
+    sock = getattr(port, "_socket", None)
+    if sock is None:
+        return port.read(min(max(port.in_waiting, 1), MAX_READ_BYTES))
+    ready, _, _ = select.select([sock], [], [], READ_TIMEOUT_S)
+    if not ready:
+        return b""
+    data = sock.recv(MAX_READ_BYTES)
+    if not data:
+        raise serial.SerialException("socket disconnected")
+    return data
+
+
 def find_port(match: PortMatch) -> str | None:
     """The device path of the first listed port that matches, or None."""
     for info in serial.tools.list_ports.comports():
@@ -124,6 +143,7 @@ class SerialTransport:
         self.reconnect = reconnect
         self.max_backoff_s = max_backoff_s
         self.stats = LinkStats()
+        self.last_read_s = time.monotonic()  # time.monotonic() of the last bytes read (or of the open)
         self.queue: queue.Queue = queue.Queue(maxsize=queue_chunks)
         self._port = open_port(url, baudrate)
         self._port_lock = threading.Lock()
@@ -215,7 +235,7 @@ class SerialTransport:
             try:
                 if port is None:
                     raise serial.SerialException("port closed")
-                data = port.read(min(max(port.in_waiting, 1), MAX_READ_BYTES))
+                data = read_available(port)
             except (serial.SerialException, OSError, TypeError, AttributeError) as error:
                 # TypeError/AttributeError: pyserial's posix read on a port closed under it
                 if self._stop.is_set():
@@ -225,6 +245,7 @@ class SerialTransport:
                     return
                 continue
             if data:
+                self.last_read_s = time.monotonic()
                 self.stats.bytes_read += len(data)
                 self.stats.chunks += 1
                 self._put(Chunk(time.time_ns(), data))

@@ -433,8 +433,19 @@ def test_control_and_text_messages_round_trip(msg):
 def test_status_nan_and_future_extra_bytes():
     frame, out = _round_trip(Status(math.nan, 0))
     assert math.isnan(out.buffer_fill) and math.isnan(out.temperature_c) and out.overruns == 0
-    longer = Frame(MessageType.STATUS, 0, 0, 0, 0, Status(0.5, 7, 20.0, 5.0).pack() + b"\x01\x02\x03\x04")
-    assert decode_payload(longer) == Status(0.5, 7, 20.0, 5.0)
+    longer = Frame(MessageType.STATUS, 0, 0, 0, 0, Status(0.5, 7, 20.0, 5.0).pack() + b"\x00\x01\x02\x03\x04")
+    assert decode_payload(longer) == Status(0.5, 7, 20.0, 5.0)  # an empty next_seq table, then future fields
+
+
+def test_status_next_seq_table():
+    status = Status(0.5, 7, 20.0, 5.0, next_seq=((1, 41), (2, U32 - 1)))
+    payload = status.pack()
+    assert len(payload) == 16 + 1 + 2 * 5 and payload[16:22] == bytes([2, 1, 41, 0, 0, 0])
+    assert decode_payload(Frame(MessageType.STATUS, 0, 0, 0, 0, payload + b"\xff")) == status
+    with pytest.raises(ProtocolError, match="needs 27 bytes, got 26"):
+        decode_payload(Frame(MessageType.STATUS, 0, 0, 0, 0, payload[:-1]))
+    with pytest.raises(ProtocolError, match="next_seq seq"):
+        Status(0.5, 0, next_seq=((1, U32),)).pack()
 
 
 INT24_EDGES = np.array([0, 1, -1, 255, 256, -256, 65535, -65536, (1 << 23) - 1, -(1 << 23)], np.int32)
@@ -681,3 +692,36 @@ def test_document_example_frames_decode_as_described():
     assert msg.samples.tolist() == [0, 1, -1, 32767, -32768]
     assert trace == encode_message(GprTrace(1000, -25, 0, 4, np.array([0, 1, -1, 32767, -32768], np.int16)),
                                    stream=1, seq=1000, flags=FLAG_CLIPPED, device_time_ns=2_500_000_000)
+
+
+def test_tracker_sync_reports_frames_lost_after_the_last_received():
+    tracker = SequenceTracker()
+    assert tracker.sync(0) is None  # primed before any frame: seq 0 (RESET flag) is expected, not a reset
+    assert tracker.update(0, FLAG_RESET) == ("ok", 0, 0, 0)
+    assert tracker.update(1) == ("ok", 1, 0, 0)
+    assert tracker.sync(2) is None  # nothing lost
+    assert tracker.sync(5) == ("gap", 4, 2, 3)  # seq 2, 3, 4 lost after the last received frame
+    assert tracker.update(5) == ("ok", 5, 0, 0)  # not counted twice
+    assert tracker.sync(3) is None  # a STATUS older than the last frame: ignored
+    assert tracker.missing == 3 and tracker.received == 3
+
+
+def test_tracker_sender_reset_starts_a_new_epoch_even_when_seq_looks_like_a_gap():
+    tracker = SequenceTracker()
+    for seq in range(3):
+        tracker.update(seq)
+    tracker.sender_reset()
+    assert tracker.epoch_announced
+    assert tracker.update(6) == ("reset", 9, 3, 6)  # seq 0..5 of the new epoch lost, not a gap of 3
+    assert not tracker.epoch_announced
+    tracker.sender_reset()
+    assert tracker.sync(0) is None
+    assert tracker.sync(4) == ("reset", 13, 10, 4)  # the new epoch's first 4 frames lost
+    assert tracker.update(4) == ("ok", 14, 0, 0)
+    assert tracker.missing == 10 and tracker.resets == 2
+
+
+def test_tracker_primed_at_a_later_seq():
+    tracker = SequenceTracker()
+    tracker.sync(40)
+    assert tracker.update(42) == ("gap", 42, 40, 2)

@@ -117,3 +117,20 @@ def test_busy_port_is_reported(tmp_path):
     finally:
         first.close()
         pty.close()
+
+
+def test_socket_urls_are_read_in_bulk():
+    import socket
+
+    payload = bytes(range(256)) * 400  # 100 KiB
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with SerialTransport(f"socket://127.0.0.1:{server.getsockname()[1]}") as transport:
+            client, _ = server.accept()
+            with client:
+                time.sleep(0.3)  # pyserial drops what arrives before its open returns
+                client.sendall(payload)
+                items = _drain(transport, lambda items: len(_data(items)) >= len(payload))
+    assert _data(items) == payload
+    assert len(items) < 50  # not one byte per read (pyserial's in_waiting says 1 for sockets)

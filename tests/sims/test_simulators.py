@@ -409,7 +409,7 @@ def test_reset_restarts_seq_with_the_reset_flag_and_default_config(tmp_path, cau
     new = data[first_new:]
     assert [f.seq for _, f, _ in new] == list(range(len(new)))
     assert all(m.samples.size == 512 for _, _, m in new)  # default configuration: 512 samples
-    assert abs(rate_hz(new) - 25.0) < 5.0  # default trace rate 25 Hz
+    assert set(np.diff([f.device_time_ns for _, f, _ in new])) == {40_000_000}  # default trace rate 25 Hz
     assert any(r["kind"] == "reset" for r in read_log(sim.log.path))
 
 
@@ -496,3 +496,34 @@ def test_simulate_subcommand_parses():
     assert isinstance(sim, GprUnitSim) and sim.faults.corrupt_rate == 1e-4 and sim.faults.reset_at_s == 5.0
     assert sim.track.t0_utc_ns == 1714564800 * 10**9
     assert args.run is simulate_cmd.run
+
+
+def test_status_gives_next_seq_around_start_and_stop_and_time_scale_paces_the_clock():
+    from sensorkit.drivers import Status
+
+    sim = GprUnitSim(link="tcp", time_scale=4.0, channel_y_m=[-0.1, 0.1], warm_up=False,
+                     trace_source=lambda xy, n, dt, stacks, seed: np.full((len(xy), n), xy[:, 1:2]))
+    with sim:
+        host = Host(sim.port_url)
+        try:
+            wait_for_host_attached(host, sim)
+            host.command("configure", {"n_samples": 32, "time_window_ns": 20.0, "trace_rate_hz": 50.0})
+            before = len(host.received)
+            host.command("start")
+            started = time.monotonic()
+            host.pump(1.0)
+            n_before_stop = len(host.received)
+            host.command("stop")
+            wall_s = time.monotonic() - started
+        finally:
+            host.close()
+    at_start = [m for _, _, m in host.received[before:] if isinstance(m, (Status, Ack))][:2]
+    assert isinstance(at_start[0], Status) and at_start[0].next_seq == ((1, 0), (2, 0)) and isinstance(at_start[1], Ack)
+    at_stop = [m for _, _, m in host.received[n_before_stop:] if isinstance(m, (Status, Ack))][-2:]
+    ch0, ch1 = host.data(1), host.data(2)
+    assert isinstance(at_stop[0], Status) and at_stop[0].next_seq == ((1, len(ch0)), (2, len(ch1)))
+    assert [m.channel for _, _, m in ch1] == [1] * len(ch1) and len(ch0) == len(ch1)
+    assert all(m.samples[0] == -3277 for _, _, m in ch0) and all(m.samples[0] == 3277 for _, _, m in ch1)
+    # 50 traces per second of device time, at 4x real time
+    span_s = (ch0[-1][1].device_time_ns - ch0[0][1].device_time_ns) * 1e-9
+    assert 3.0 * wall_s < span_s < 4.4 * wall_s
