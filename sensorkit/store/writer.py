@@ -63,10 +63,12 @@ def _check_name(name: str) -> str:
 
 
 def _set_attr(obj, key: str, value) -> None:
-    """Write an attribute, turning None/dict/list into text and NaN-able floats into float64."""
+    """Write an attribute: numeric lists as float64 arrays, other dicts/lists as JSON text, None not at all."""
     if value is None:
         return
-    if isinstance(value, (dict, list, tuple)) and not isinstance(value, np.ndarray):
+    if isinstance(value, (list, tuple)) and _numeric_array(value) is not None:
+        obj.attrs[key] = _numeric_array(value)
+    elif isinstance(value, (dict, list, tuple)) and not isinstance(value, np.ndarray):
         obj.attrs[key] = _json_text(value)
     elif isinstance(value, (bool, np.bool_)):
         obj.attrs[key] = bool(value)
@@ -76,6 +78,17 @@ def _set_attr(obj, key: str, value) -> None:
         obj.attrs[key] = float(value)
     else:
         obj.attrs[key] = value
+
+
+def _numeric_array(value) -> np.ndarray | None:
+    """A non-empty, rectangular list of numbers (not booleans) as float64, else None."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged
+        return None
+    if array.size == 0 or array.dtype.kind not in "iuf":
+        return None
+    return array.astype(np.float64)
 
 
 def writing_marker(path) -> Path:

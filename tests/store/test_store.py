@@ -69,6 +69,20 @@ def test_round_trip_values_and_attributes(tmp_path):
         assert event["kind"] == "gap" and json.loads(event["detail"])["n_missing"] == 3
 
 
+def test_numeric_list_attributes_stay_arrays_and_the_rest_json(tmp_path):
+    path = tmp_path / "rec.h5"
+    attrs = {"channel_y_m": [0.0, 0.05, 0.1], "labels": ["a", "b"], "settings": {"gain": 2}}
+    with RecordingWriter(path) as w:
+        w.add_gpr_stream("cart", n_samples=8, dt_s=0.1e-9, n_channels=3, attrs=attrs)
+    with h5py.File(path, "r") as h5:
+        stored = h5["gpr/cart/traces"].attrs
+        assert stored["channel_y_m"].dtype == np.float64
+        np.testing.assert_array_equal(stored["channel_y_m"], [0.0, 0.05, 0.1])
+        assert json.loads(stored["labels"]) == ["a", "b"] and json.loads(stored["settings"]) == {"gain": 2}
+    with Recording(path) as rec:
+        np.testing.assert_array_equal(rec.gpr("cart").to_line().attrs["channel_y_m"], [0.0, 0.05, 0.1])
+
+
 def test_plain_h5py_sees_units_and_meanings(tmp_path):
     path = tmp_path / "rec.h5"
     _write_small(path)
