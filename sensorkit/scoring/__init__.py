@@ -1,0 +1,1 @@
+"""Scoring of detections against ground truth (mines: sensorkit.scoring.mines)."""
