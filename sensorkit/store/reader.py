@@ -26,11 +26,18 @@ def open_h5_for_reading(path) -> h5py.File:
         raise FormatError(path, "file", "an existing HDF5 recording", "no such file")
     try:
         return h5py.File(path, "r")
-    except OSError as plain_error:
-        try:
-            return h5py.File(path, "r", swmr=True, libver="latest")
-        except OSError:
-            raise FormatError(path, "file", "an HDF5 file", str(plain_error).split("(")[0].strip()) from None
+    except (OSError, RuntimeError) as plain_error:
+        reason = str(plain_error)
+    if "truncated file" in reason:
+        # HDF5's SWMR open retries a truncated file's metadata for ever: refuse it here, saying how much is missing
+        found = reason[reason.index("truncated file"):].rstrip(")")
+        raise FormatError(path, "file", "a complete HDF5 file", found)
+    if "already open for write" not in reason:
+        raise FormatError(path, "file", "an HDF5 file", reason.split("(")[0].strip() or reason)
+    try:  # a file still open for writing, or left by a killed writer
+        return h5py.File(path, "r", swmr=True, libver="latest")
+    except (OSError, RuntimeError) as swmr_error:
+        raise FormatError(path, "file", "an HDF5 file", str(swmr_error).split("(")[0].strip()) from None
 
 
 class CommittedArray:

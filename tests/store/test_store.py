@@ -69,6 +69,28 @@ def test_round_trip_values_and_attributes(tmp_path):
         assert event["kind"] == "gap" and json.loads(event["detail"])["n_missing"] == 3
 
 
+def test_truncated_recording_is_a_format_error_not_a_hang(tmp_path, capsys):
+    """A recording cut in half (a copy interrupted): refused at once, saying how much is there, exit 2 in the CLI.
+    (Falling back to HDF5's SWMR open on such a file retries its metadata for ever.)"""
+    from sensorkit.cli.main import main
+
+    full, cut = tmp_path / "full.h5", tmp_path / "cut.h5"
+    _write_small(full)
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FormatError, match=rf"cut.h5: file: expected a complete HDF5 file.*eof = {len(data) // 2}"):
+        Recording(cut)
+    assert main(["info", str(cut)]) == 2
+    assert "truncated file" in capsys.readouterr().err
+
+
+def test_garbage_after_an_hdf5_signature_is_a_format_error(tmp_path):
+    path = tmp_path / "garbage.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8)
+    with pytest.raises(FormatError, match="garbage.h5: file: expected an HDF5 file"):
+        Recording(path)
+
+
 def test_numeric_list_attributes_stay_arrays_and_the_rest_json(tmp_path):
     path = tmp_path / "rec.h5"
     attrs = {"channel_y_m": [0.0, 0.05, 0.1], "labels": ["a", "b"], "settings": {"gain": 2}}
