@@ -11,12 +11,12 @@ import argparse
 import sys
 
 from sensorkit import __version__
-from sensorkit.cli import (dataset_cmd, demo_cmd, detect_cmd, export_cmd, import_cmd, info_cmd, migrate_cmd,
-                           plot_cmd, ports_cmd, record_cmd, score_cmd, simulate_cmd)
+from sensorkit.cli import (batch_cmd, dataset_cmd, demo_cmd, detect_cmd, export_cmd, import_cmd, info_cmd,
+                           migrate_cmd, plot_cmd, ports_cmd, record_cmd, score_cmd, simulate_cmd)
 from sensorkit.errors import SensorkitError
 
 COMMANDS = (ports_cmd, simulate_cmd, record_cmd, info_cmd, import_cmd, export_cmd, migrate_cmd, plot_cmd, detect_cmd,
-            score_cmd, dataset_cmd, demo_cmd)
+            score_cmd, dataset_cmd, batch_cmd, demo_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -305,6 +305,14 @@ def _plots(out_dir: Path, stem: str, image, min_depth_m: float) -> tuple[list[st
 # ----------------------------------------------------------------------------------------------------- run
 
 def run(args) -> int:
+    summary = migrate_to_file(args)
+    print(json.dumps(summary) if args.json else _format_summary(summary))
+    return 0
+
+
+def migrate_to_file(args) -> dict:
+    """Everything `sensorkit migrate` does but the printing: load, pre-process, grid, migrate, write args.out
+    (and the plots); returns the summary the command prints (shape, extent, velocity, time zero, times_s)."""
     from sensorkit.gpr.load import load_gpr
 
     wall0 = time.perf_counter()
@@ -416,11 +424,7 @@ def run(args) -> int:
         "time_zero_ns": float(np.median(t0s)), "time_zero_source": t0_source,
         "plots": pngs, **where, "times_s": {k: round(v, 3) for k, v in times.items()},
     }
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(_format_summary(summary))
-    return 0
+    return summary
 
 
 def _format_summary(s: dict) -> str:
