@@ -231,6 +231,14 @@ def _progress(total: int):
 # ------------------------------------------------------------------------------------------------ run
 
 def run_mines(args) -> int:
+    summary = detect_mines_to_file(args)
+    print(json.dumps(summary, default=_json_default) if args.json else _format_summary(summary))
+    return 0
+
+
+def detect_mines_to_file(args) -> dict:
+    """Everything `sensorkit detect mines` does but the printing (detect, write --out, the recording's results,
+    the plots); returns the summary the command prints."""
     from sensorkit.gpr.load import RECORDING_SUFFIXES, load_gpr
     from sensorkit.pipelines.landmine import detect_mines
 
@@ -287,11 +295,7 @@ def run_mines(args) -> int:
         "times_s": {**{k: round(v, 3) for k, v in result.times_s.items()},
                     "wall_s": round(time.perf_counter() - wall0, 3)},
     }
-    if args.json:
-        print(json.dumps(summary, default=_json_default))
-    else:
-        print(_format_summary(summary))
-    return 0
+    return json.loads(json.dumps(summary, default=_json_default))  # plain JSON types, as printed
 
 
 def _format_summary(s: dict) -> str:

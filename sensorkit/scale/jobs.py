@@ -17,10 +17,10 @@ import importlib
 import json
 from pathlib import Path
 
-__all__ = ["JOBS", "JobUnavailable", "info_job", "migrate_job", "output_path", "resolve_job"]
+__all__ = ["JOBS", "JobUnavailable", "detect_mines_job", "info_job", "migrate_job", "output_path", "resolve_job"]
 
 JOBS: dict[str, str] = {
-    "detect-mines": "sensorkit.pipelines.landmine:batch_job",
+    "detect-mines": "sensorkit.scale.jobs:detect_mines_job",
     "detect-drones": "sensorkit.pipelines.drone:batch_job",
     "migrate": "sensorkit.scale.jobs:migrate_job",
     "info": "sensorkit.scale.jobs:info_job",
@@ -90,22 +90,22 @@ class _RaisingParser(argparse.ArgumentParser):
         raise ValueError(f"config: {message}")
 
 
-def _migrate_parser() -> argparse.ArgumentParser:
-    from sensorkit.cli import migrate_cmd
-
-    parser = _RaisingParser(prog="sensorkit batch migrate", add_help=False)
-    migrate_cmd.add_parser(parser.add_subparsers(dest="command"))
+def _command_parser(command_module) -> argparse.ArgumentParser:
+    """A parser of one `sensorkit` command (its module's add_parser) that raises ValueError on bad options."""
+    parser = _RaisingParser(prog="sensorkit batch", add_help=False)
+    command_module.add_parser(parser.add_subparsers(dest="command"))
     return parser
 
 
-def _migrate_argv(config: dict) -> list[str]:
-    """`sensorkit migrate` options from a config dict: {"velocity": 0.1, "no_preprocess": True, ...}."""
+def _options_argv(config: dict, fixed: set, outputs: str) -> list[str]:
+    """Command-line options from a config dict: {"velocity": 0.1, "no_preprocess": True, ...} ->
+    ["--velocity", "0.1", "--no-preprocess"]; the options in ``fixed`` belong to the batch job."""
     if not isinstance(config, dict):
-        raise ValueError(f"config: expected a JSON object of migrate options, found {type(config).__name__}")
+        raise ValueError(f"config: expected a JSON object of command options, found {type(config).__name__}")
     argv = []
     for key, value in config.items():
-        if key in _MIGRATE_FIXED:
-            raise ValueError(f"config: {key!r} is set by the batch job (outputs go to OUT_DIR/<stem>.image.h5)")
+        if key in fixed:
+            raise ValueError(f"config: {key!r} is set by the batch job (outputs go to {outputs})")
         flag = "--" + key.replace("_", "-")
         if value is True:
             argv.append(flag)
@@ -119,8 +119,10 @@ def _migrate_argv(config: dict) -> list[str]:
 
 
 def _migrate_args(path: str, out: Path, config: dict) -> argparse.Namespace:
-    args = _migrate_parser().parse_args(["migrate", str(path), "--out", str(out), "--force", "--json",
-                                         *_migrate_argv(config)])
+    from sensorkit.cli import migrate_cmd
+
+    args = _command_parser(migrate_cmd).parse_args(["migrate", str(path), "--out", str(out), "--force", "--json",
+                                                    *_options_argv(config, _MIGRATE_FIXED, "OUT_DIR/<stem>.image.h5")])
     if args.velocity is None and args.eps_r is None and not args.auto_velocity:
         raise ValueError("config: the migrate job needs a velocity: 'velocity' (m/ns), 'eps_r' or "
                          "'auto_velocity': true")
@@ -157,3 +159,47 @@ def _migrate_warm_up() -> None:
 
 migrate_job.check_config = _migrate_check_config
 migrate_job.warm_up = _migrate_warm_up
+
+
+# --------------------------------------------------------------------------------------------- detect mines
+
+# options of `sensorkit detect mines` that the batch job sets itself: inputs stay read-only (no results
+# written into them), outputs go to out_dir
+_MINES_FIXED = {"inputs", "out", "force", "json", "no_results", "plot"}
+
+
+def _detect_mines_args(path: str, out: Path, config: dict) -> argparse.Namespace:
+    from sensorkit.cli import detect_cmd
+
+    argv = _options_argv(config, _MINES_FIXED, "OUT_DIR/<stem>.mines.geojson")
+    return _command_parser(detect_cmd).parse_args(["detect", "mines", str(path), "--out", str(out), "--force",
+                                                   "--no-results", "--json", *argv])
+
+
+def detect_mines_job(path: str, out_dir: str, config: dict) -> dict:
+    """`sensorkit detect mines PATH --out OUT_DIR/<stem>.mines.geojson --no-results` with ``config`` as its
+    options (velocity (m/ns), threshold, line_spacing, config (a LandmineConfig JSON file)); returns the
+    command's summary (detections, alarms, area, velocity, times_s)."""
+    from sensorkit.cli import detect_cmd
+
+    return detect_cmd.detect_mines_to_file(_detect_mines_args(path, output_path(path, out_dir, ".mines.geojson"),
+                                                              config))
+
+
+def _detect_mines_check_config(config: dict) -> None:
+    _detect_mines_args("input.h5", Path("detections.geojson"), config)
+
+
+def _detect_mines_warm_up() -> None:
+    import numpy as np
+
+    from sensorkit.pipelines.landmine import LandmineConfig, detect_mines_array
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((12, 6, 64)).astype(np.float32)
+    detect_mines_array(data, dt_s=1e-10, x_m=np.arange(12) * 0.02, y_m=np.arange(6) * 0.05,
+                       config=LandmineConfig(), velocity_mps=1e8)
+
+
+detect_mines_job.check_config = _detect_mines_check_config
+detect_mines_job.warm_up = _detect_mines_warm_up

@@ -206,6 +206,35 @@ def test_bad_arguments_are_refused_before_any_work(recordings, tmp_path):
     assert not (tmp_path / REPORT_NAME).exists()
 
 
+def test_detect_mines_on_two_workers_equals_the_sequential_run(recordings, cluster, tmp_path):
+    """The landmine pipeline as a batch job: the same detections from the workers as in this process, the
+    inputs left untouched (no results written into them), the corrupt file reported."""
+    (good, corrupt), (local, _) = recordings, cluster
+    paths = [good[0], corrupt, good[1]]
+    config = {"velocity": 0.0999}
+    before = [p.stat().st_mtime_ns for p in good[:2]]
+    sequential = run_batch("detect-mines", paths, out_dir=tmp_path / "seq", n_workers=0, config=config,
+                           progress=False)
+    parallel = run_batch("detect-mines", paths, out_dir=tmp_path / "dask", scheduler=local.scheduler_address,
+                         config=config, progress=False)
+    assert [r.status for r in parallel.results] == ["ok", "failed", "ok"] == [r.status for r in sequential.results]
+    assert [p.stat().st_mtime_ns for p in good[:2]] == before
+    for s, d in zip(sequential.results, parallel.results):
+        if s.status != "ok":
+            continue
+        assert d.summary["results"] is None and d.summary["velocity_m_per_ns"] == 0.0999
+        assert d.summary["n_detections"] >= 1 and dask_geojson_count(d) >= 1
+        assert d.summary["alarms"] == s.summary["alarms"] and d.summary["n_detections"] == s.summary["n_detections"]
+        seq_geojson = json.loads((tmp_path / "seq" / (os.path.basename(s.path)[:-3] + ".mines.geojson")).read_text())
+        dask_geojson = json.loads(open(d.summary["out"]).read())
+        assert dask_geojson["features"] == seq_geojson["features"]
+    assert parallel.results[1].error.startswith("FormatError: ")
+
+
+def dask_geojson_count(result) -> int:
+    return len(json.loads(open(result.summary["out"]).read())["features"])
+
+
 def test_a_job_whose_module_is_missing_is_reported_in_one_line():
     with pytest.raises(JobUnavailable) as missing:
         resolve_job("sensorkit.pipelines.no_such_pipeline:batch_job")
