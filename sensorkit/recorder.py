@@ -317,6 +317,7 @@ class Recorder:
                     dtype=dtype, n_channels=n_channels if n_channels > 1 else None,
                     centre_frequency_hz=float(ident.capabilities.get("centre_frequency_hz", math.nan)),
                     antenna_offset_m=float(ident.capabilities.get("antenna_offset_m", math.nan)),
+                    antenna_height_m=float(ident.capabilities.get("antenna_height_m", 0.0)),
                     attrs={"trigger": applied.get("trigger", ""), "stacks": int(applied.get("stacks", 1)),
                            "ticks_per_m": applied.get("ticks_per_m"),
                            "channel_y_m": ident.capabilities.get("channel_y_m") if n_channels > 1 else None})

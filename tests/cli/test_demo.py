@@ -127,6 +127,7 @@ def test_the_recording_holds_the_three_devices_with_gnss_positions_on_the_traces
         gpr = rec.gpr("gpr")
         meta = gpr.trace_meta[:]
         assert gpr.n_channels == 21 and gpr.n_samples == 256  # 1 m across every 5 cm; 256 samples
+        assert gpr.antenna_height_m == pytest.approx(0.06)  # as the cart's IDENT says (the lane's antenna)
         audio = rec.acoustic("mic")
         assert audio.fs_hz == 16000.0 and audio.n_channels == 8 and audio.n_frames > 8 * 16000
         fixes = rec.gnss_fixes("gnss")
