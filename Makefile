@@ -18,6 +18,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed
+
 demo: $(VENV)/.installed
 	$(BIN)/sensorkit demo
 
@@ -29,10 +33,10 @@ test: $(VENV)/.installed-test
 BENCH_THRESHOLD ?= 25%
 BENCH_ARGS := benchmarks --benchmark-enable --benchmark-storage=.benchmarks -q
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-autosave
 
-bench-compare: $(VENV)/.installed-test
+bench-compare: $(VENV)/.installed-bench
 	@ls .benchmarks/*/*.json >/dev/null 2>&1 || { echo "make bench-compare: no saved run under .benchmarks/; run make bench first"; exit 2; }
 	$(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-compare --benchmark-compare-fail=median:$(BENCH_THRESHOLD)
 
