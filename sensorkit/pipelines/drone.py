@@ -1,0 +1,598 @@
+"""Drone detection: multichannel audio -> STFT -> harmonic combs -> SRP-PHAT directions -> tracks.
+
+    result = detect_drones(samples, fs_hz, mic_positions_m, DroneConfig())   # samples (n, n_ch) float32
+    for t in result.tracks: t.track_id, t.state, t.azimuth_deg(), t.f0_hz ...
+
+Per STFT block (one DOA frame every hop, default nfft ~0.256 s and hop nfft / 2 ~0.128 s):
+
+1. power averaged over the channels, noise floor by a running median over frequency, ratio to it
+   (sensorkit.kernels.harmonic);
+2. harmonic comb: the best fundamental in [f0_min_hz, f0_max_hz] with harmonics up to f_max_hz; a block is
+   detected when its comb score exceeds the score noise alone exceeds with probability ``pfa``. Up to
+   ``max_sources`` combs per block: after each detection the comb's search windows are set to the noise floor
+   and the comb runs again (two drones with different rotor speeds give two combs);
+3. each comb's harmonic bins (+-spread_bins) steer SRP-PHAT (coarse grid, then a fine grid around the peak) over
+   the last ``doa_blocks`` blocks; a detection whose peak is weaker than ``min_srp_power`` (incoherent: wind,
+   self-noise) is dropped;
+4. detections whose rotor fundamental is below ``drone_f0_min_hz`` (engines: cars, motorbikes, lawnmowers and
+   generators fire at 25..100 Hz), whose comb has lines between its harmonics (an engine's dense orders, see
+   ``DroneDetector._engine_like``), whose elevation is below ``min_elevation_deg``, or whose direction repeats
+   a stronger comb's of the same block are kept as detections but not passed to the tracker (``used``);
+5. the direction tracker (sensorkit.tracking, f0 as a feature, M-of-N confirmation, coasting) turns the frames
+   into tracks; confirmed tracks shorter than ``min_track_s`` are reported as tentative.
+
+A single-channel recording (or no geometry) gives the same detections and fundamentals without direction; its
+tracks follow f0 alone. With ``heading_deg`` (bearing of the array's +x axis, clockwise from true north)
+tracks also carry bearings from true north: bearing = heading - azimuth (azimuth counter-clockwise from +x).
+
+``DroneDetector`` is the streaming core (``process`` any number of frames at a time; the result equals one call
+on the whole recording); ``follow_recording`` (sensorkit.pipelines.drone_io) runs it on a file being written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sensorkit.kernels.harmonic import (band_power, comb_score_threshold, harmonic_bin_set, harmonic_comb,
+                                        spectral_noise_floor)
+from sensorkit.kernels.srp_phat import SPEED_OF_SOUND_MPS, SrpPhat, is_horizontal_planar
+from sensorkit.kernels.stft import StreamingSTFT
+from sensorkit.tracking import CONFIRMED, LOST, TENTATIVE, Detection, DirectionTracker, TrackerConfig
+
+__all__ = ["DETECTION_DTYPE", "DroneConfig", "DroneDetector", "DroneResult", "DroneTrack", "bearing_deg",
+           "default_nfft", "detect_drones"]
+
+DETECTION_DTYPE = np.dtype([("time_s", "<f8"), ("azimuth_rad", "<f8"), ("elevation_rad", "<f8"),
+                            ("f0_hz", "<f8"), ("snr_db", "<f4"), ("comb_score", "<f4"), ("srp_power", "<f4"),
+                            ("n_harmonics", "<i4"), ("used", "?")])
+"""One row per comb detected in a block: time (block centre, s), direction (NaN without an array), rotor
+fundamental, comb SNR (dB, comb power over the noise power of one bin), comb score, SRP-PHAT peak power (0..1,
+NaN without an array), harmonics present, and whether it went to the tracker."""
+
+EXCLUSION_BINS = 3  #: bins this close to another comb's harmonics (at least) are left out of a comb's SRP
+ENGINE_TOLERANCE_REL = 0.01  #: search window (relative) for the lines between a comb's harmonics
+SPECTROGRAM_MAX_BINS = 512
+SPECTROGRAM_MAX_FRAMES = 4000
+
+
+def default_nfft(fs_hz: float, block_s: float = 0.256) -> int:
+    """The power of two nearest block_s x fs_hz (4096 at 16 kHz, 16384 at 48 kHz): ~4 Hz bins."""
+    n = max(16.0, float(block_s) * float(fs_hz))
+    return int(2 ** round(math.log2(n)))
+
+
+@dataclass(frozen=True)
+class DroneConfig:
+    """Parameters of the drone pipeline (SI units; degrees where the name says so). Defaults suit drones-field.
+
+    STFT: nfft (None: the power of two nearest 0.256 s, 4096 at 16 kHz, ~3.9 Hz bins, long enough to resolve
+      rotor lines 2 % apart at the 4th harmonic, short enough for a drone crossing at 45 deg/s); hop (None:
+      nfft // 2, one DOA frame every ~0.128 s); window.
+    Harmonic comb (sensorkit.kernels.harmonic.harmonic_comb): f0_min_hz..f0_max_hz (50..1000 Hz: blade-passing
+      frequencies of small drones are 100..700 Hz), n_harmonics (8), f_max_hz (2500 Hz,
+      highest harmonic searched, capped at 0.45 fs; 8 harmonics of a 300 Hz rotor, 4 of a 620 Hz one; it also
+      bounds the SRP band and table), tolerance_rel (0.06: rotors at slightly different speeds), pfa (1e-3:
+      design false-alarm probability per block and comb pass), max_sources (4 combs per block: an engine can
+      take two),
+      noise_half_width_hz (100: running median over +-100 Hz).
+      average_blocks (3: the comb runs on the power averaged over the last 3 blocks, ~0.5 s; the threshold
+      counts channels x blocks as independent averages, as they nearly are for Hann windows overlapping by half).
+    Direction (sensorkit.kernels.srp_phat.SrpPhat): spread_bins (1: each harmonic peak +-1 bin), doa_blocks (3:
+      STFT blocks per SRP update, the last ones), coarse_step_deg (5),
+      fine_step_deg (1: +-3 deg around the coarse peak in 1 deg steps; finer steps cost more in steering tables
+      than they gain after the tracker), el_min_deg / el_max_deg (None: 0..90
+      for a horizontal planar array, -90..90 otherwise), c_mps (343), min_srp_power (0.3: a peak of coherent
+      harmonics; incoherent noise over ~20 bins peaks near 0.15).
+    Drone / interferer rule: drone_f0_min_hz (95: combustion engines fire at 25..100 Hz and their combs are found
+      at their firing frequency; blade passing of small drones is above 100 Hz), min_elevation_deg (1: ground
+      sources heard by a horizontal planar array peak at the edge of its elevation grid, 0; drones above 1.6 deg
+      in drones-field scatter around their elevation); merge_deg (10: a weaker comb of the same block whose
+      direction is within this of a stronger tracked or engine comb's is the same source: rotors at other speeds,
+      an engine's orders);
+      engine_line_ratio (10: 10 dB over the noise floor) and engine_line_fraction (0.5): a comb is engine-like when
+      at least this fraction of the orders between its harmonics ((j / m) f0, m = 2..6) carry a line this strong.
+    Tracks: tracker (sensorkit.tracking.TrackerConfig); min_track_s (1.0: a confirmed track must span at least
+      this long to be reported confirmed).
+    """
+
+    nfft: int | None = None
+    hop: int | None = None
+    window: str = "hann"
+    f0_min_hz: float = 50.0
+    f0_max_hz: float = 1000.0
+    f0_step_hz: float = 0.5
+    n_harmonics: int = 8
+    f_max_hz: float = 2500.0
+    tolerance_rel: float = 0.06
+    pfa: float = 1e-3
+    max_sources: int = 4
+    noise_half_width_hz: float = 100.0
+    spread_bins: int = 1
+    average_blocks: int = 3
+    doa_blocks: int = 3
+    coarse_step_deg: float = 5.0
+    fine_step_deg: float = 1.0
+    el_min_deg: float | None = None
+    el_max_deg: float | None = None
+    c_mps: float = SPEED_OF_SOUND_MPS
+    min_srp_power: float = 0.3
+    drone_f0_min_hz: float = 95.0
+    min_elevation_deg: float = 1.0
+    merge_deg: float = 10.0
+    engine_line_ratio: float = 10.0
+    engine_line_fraction: float = 0.5
+    min_track_s: float = 1.0
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+    def __post_init__(self):
+        def number(name, lo, hi, optional=False, integer=False):
+            v = getattr(self, name)
+            if optional and v is None:
+                return
+            kind = numbers.Integral if integer else numbers.Real
+            if isinstance(v, bool) or not isinstance(v, kind) or not math.isfinite(v) or not lo <= v <= hi:
+                what = "an integer" if integer else "a number"
+                raise ValueError(f"DroneConfig.{name}: expected {what} in [{lo}, {hi}]{' or None' if optional else ''}"
+                                 f", found {v!r}")
+
+        number("nfft", 16, 1 << 20, optional=True, integer=True)
+        number("hop", 1, 1 << 20, optional=True, integer=True)
+        if self.nfft is not None and self.hop is not None and self.hop > self.nfft:
+            raise ValueError(f"DroneConfig.hop: expected at most nfft={self.nfft}, found {self.hop}")
+        if not isinstance(self.window, str):
+            raise ValueError(f"DroneConfig.window: expected a window name, found {self.window!r}")
+        number("f0_min_hz", 1.0, 1e5)
+        number("f0_max_hz", self.f0_min_hz, 1e5)
+        number("f0_step_hz", 1e-3, 1e3)
+        number("n_harmonics", 2, 64, integer=True)
+        number("f_max_hz", self.f0_max_hz, 1e6)
+        number("tolerance_rel", 0.0, 0.25)
+        number("pfa", 1e-12, 0.5)
+        number("max_sources", 1, 16, integer=True)
+        number("noise_half_width_hz", 1.0, 1e5)
+        number("spread_bins", 0, 16, integer=True)
+        number("average_blocks", 1, 64, integer=True)
+        number("doa_blocks", 1, 64, integer=True)
+        number("coarse_step_deg", 0.1, 45.0)
+        number("fine_step_deg", 0.01, self.coarse_step_deg)
+        number("el_min_deg", -90.0, 90.0, optional=True)
+        number("el_max_deg", -90.0 if self.el_min_deg is None else self.el_min_deg, 90.0, optional=True)
+        number("c_mps", 100.0, 1000.0)
+        number("min_srp_power", 0.0, 1.0)
+        number("drone_f0_min_hz", 0.0, 1e5)
+        number("min_elevation_deg", -90.0, 90.0)
+        number("merge_deg", 0.0, 180.0)
+        number("engine_line_ratio", 1.0, 1e6)
+        number("engine_line_fraction", 0.0, 1.0)
+        number("min_track_s", 0.0, 1e4)
+        if not isinstance(self.tracker, TrackerConfig):
+            raise ValueError(f"DroneConfig.tracker: expected a TrackerConfig, found {type(self.tracker).__name__}")
+
+    def to_dict(self) -> dict:
+        """The parameters as a JSON-ready dict (tracker nested)."""
+        d = dataclasses.asdict(self)
+        d["tracker"] = self.tracker.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DroneConfig":
+        """A config from some of its fields (the tracker as a dict of TrackerConfig fields); unknown keys fail."""
+        if not isinstance(values, dict):
+            raise ValueError(f"DroneConfig: expected a JSON object of its fields, found {type(values).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"DroneConfig: unknown field(s) {unknown}, expected some of {sorted(names)}")
+        values = dict(values)
+        if "tracker" in values and isinstance(values["tracker"], dict):
+            tnames = {f.name for f in dataclasses.fields(TrackerConfig)}
+            bad = sorted(set(values["tracker"]) - tnames)
+            if bad:
+                raise ValueError(f"DroneConfig.tracker: unknown field(s) {bad}, expected some of {sorted(tnames)}")
+            values["tracker"] = TrackerConfig(**values["tracker"])
+        return cls(**values)
+
+
+def bearing_deg(azimuth_rad, heading_deg: float):
+    """Bearing clockwise from true north (degrees in [0, 360)) of array-frame azimuths (radians, counter-clockwise
+    from +x), for an array whose +x axis points at ``heading_deg`` (clockwise from true north)."""
+    return np.mod(float(heading_deg) - np.degrees(np.asarray(azimuth_rad, dtype=np.float64)), 360.0)
+
+
+@dataclass
+class DroneTrack:
+    """A drone track, one entry per update (hit): time_s, azimuth_rad in [0, 2 pi) and elevation_rad (NaN without
+    direction), f0_hz, snr_db, score (hit fraction over the tracker's last confirm_n frames); state
+    "tentative", "confirmed" or "lost" (a confirmed track that ended); bearing_deg from true north where the
+    array heading is known (else None)."""
+
+    track_id: int
+    state: str
+    time_s: np.ndarray
+    azimuth_rad: np.ndarray
+    elevation_rad: np.ndarray
+    f0_hz: np.ndarray
+    snr_db: np.ndarray
+    score: np.ndarray
+    bearing_deg: np.ndarray | None = None
+
+    @property
+    def start_time_s(self) -> float:
+        return float(self.time_s[0])
+
+    @property
+    def end_time_s(self) -> float:
+        return float(self.time_s[-1])
+
+    @property
+    def n_updates(self) -> int:
+        return int(len(self.time_s))
+
+    @property
+    def has_direction(self) -> bool:
+        return bool(np.isfinite(self.azimuth_rad).any())
+
+    @property
+    def confirmed(self) -> bool:
+        """Confirmed at some time (state "confirmed" or "lost")."""
+        return self.state in (CONFIRMED, LOST)
+
+    def azimuth_deg(self) -> np.ndarray:
+        return np.mod(np.degrees(self.azimuth_rad), 360.0)
+
+    def elevation_deg(self) -> np.ndarray:
+        return np.degrees(self.elevation_rad)
+
+
+@dataclass
+class DroneResult:
+    """What ``detect_drones`` found.
+
+    tracks: DroneTrack list by id (confirmed and lost; tentative ones too when asked); detections: DETECTION_DTYPE
+    rows; frame_times_s (n_frames,): the DOA frames (STFT block centres, s); spectrogram_db (n_cols, n_freq)
+    float32: channel-mean power in dB (max-pooled to at most 512 bins up to f_max_hz, averaged to at most 4000
+    columns) at spectrogram_times_s / spectrogram_freqs_hz; has_direction; parameters: the config and what the
+    pipeline derived (nfft, hop, fs, channels, geometry), written next to the results.
+    """
+
+    tracks: list
+    detections: np.ndarray
+    frame_times_s: np.ndarray
+    spectrogram_db: np.ndarray
+    spectrogram_times_s: np.ndarray
+    spectrogram_freqs_hz: np.ndarray
+    has_direction: bool
+    parameters: dict
+
+    def confirmed_tracks(self) -> list:
+        return [t for t in self.tracks if t.confirmed]
+
+
+class DroneDetector:
+    """The streaming drone pipeline: feed frames (n, n_channels) in pieces with ``process``; ``result()`` at any
+    time gives the tracks so far. fs_hz; mic_positions_m (n_channels, 3) or None (no direction, also forced for a
+    single channel); heading_deg: bearing of the array's +x axis clockwise from true north, or None."""
+
+    def __init__(self, n_channels: int, fs_hz: float, mic_positions_m=None, config: DroneConfig | None = None,
+                 *, heading_deg: float | None = None, include_tentative: bool = False):
+        config = DroneConfig() if config is None else config
+        if not isinstance(config, DroneConfig):
+            raise ValueError(f"config: expected a DroneConfig, found {type(config).__name__}")
+        if isinstance(n_channels, bool) or not isinstance(n_channels, numbers.Integral) or n_channels < 1:
+            raise ValueError(f"n_channels: expected an integer >= 1, found {n_channels!r}")
+        if isinstance(fs_hz, bool) or not isinstance(fs_hz, numbers.Real) or not math.isfinite(fs_hz) \
+                or fs_hz < 1000.0:
+            raise ValueError(f"fs_hz: expected a sampling rate >= 1000 Hz, found {fs_hz!r}")
+        if heading_deg is not None and (isinstance(heading_deg, bool) or not isinstance(heading_deg, numbers.Real)
+                                        or not math.isfinite(heading_deg)):
+            raise ValueError(f"heading_deg: expected a finite bearing in degrees or None, found {heading_deg!r}")
+        self.config = config
+        self.n_channels = int(n_channels)
+        self.fs_hz = float(fs_hz)
+        self.heading_deg = None if heading_deg is None else float(heading_deg)
+        self.include_tentative = bool(include_tentative)
+        self.nfft = config.nfft if config.nfft is not None else default_nfft(self.fs_hz)
+        self.hop = config.hop if config.hop is not None else self.nfft // 2
+        if self.hop > self.nfft:
+            raise ValueError(f"DroneConfig.hop: expected at most nfft={self.nfft}, found {self.hop}")
+        self.df_hz = self.fs_hz / self.nfft
+        self.n_bins = self.nfft // 2 + 1
+        self.f_max_hz = min(config.f_max_hz, 0.45 * self.fs_hz)
+        if config.f0_max_hz > self.f_max_hz:
+            raise ValueError(f"DroneConfig.f0_max_hz: expected at most {self.f_max_hz:g} Hz (0.45 fs and f_max_hz) "
+                             f"at fs {self.fs_hz:g} Hz, found {config.f0_max_hz}")
+        if config.f0_min_hz < 2 * self.df_hz:
+            raise ValueError(f"DroneConfig.f0_min_hz: expected at least two STFT bins ({2 * self.df_hz:.3g} Hz with "
+                             f"nfft {self.nfft}), found {config.f0_min_hz}")
+        self.mic_positions_m = None
+        if mic_positions_m is not None and self.n_channels >= 2:
+            p = np.asarray(mic_positions_m, dtype=np.float64)
+            if p.shape != (self.n_channels, 3) or not np.all(np.isfinite(p)):
+                raise ValueError(f"mic_positions_m: expected finite positions ({self.n_channels}, 3) in metres, "
+                                 f"found shape {p.shape}")
+            self.mic_positions_m = p
+        self.has_direction = self.mic_positions_m is not None
+        self._comb = dict(f0_min_hz=config.f0_min_hz, f0_max_hz=config.f0_max_hz, f0_step_hz=config.f0_step_hz,
+                          n_harmonics=config.n_harmonics, tolerance_rel=config.tolerance_rel,
+                          f_max_hz=self.f_max_hz)
+        self._half = max(1, min(int(round(config.noise_half_width_hz / self.df_hz)), self.n_bins))
+        self._n_avg = self.n_channels * config.average_blocks
+        self.score_threshold = comb_score_threshold(
+            pfa=config.pfa, fs_hz=self.fs_hz, nfft=self.nfft, n_averages=self._n_avg, window=config.window,
+            noise_floor="spectral", half_width_bins=self._half, **self._comb)
+        self._srp = None
+        if self.has_direction:
+            self._srp = SrpPhat(self.mic_positions_m, fs_hz=self.fs_hz, nfft=self.nfft, c_mps=config.c_mps,
+                                coarse_step_deg=config.coarse_step_deg, fine_step_deg=config.fine_step_deg,
+                                el_min_deg=config.el_min_deg, el_max_deg=config.el_max_deg,
+                                band_min_hz=max(config.f0_min_hz - config.spread_bins * self.df_hz, self.df_hz),
+                                band_max_hz=min(self.f_max_hz * (1 + config.tolerance_rel)
+                                                + (config.spread_bins + 1) * self.df_hz, self.fs_hz / 2))
+        self._stft = StreamingSTFT(self.n_channels, nfft=self.nfft, hop=self.hop, window=config.window)
+        self._tracker = DirectionTracker(config.tracker)
+        self._recent = np.zeros((self.n_channels, 0, self.n_bins), dtype=np.complex64)  # last doa_blocks - 1
+        self._recent_power = np.zeros((0, self.n_bins), dtype=np.float32)  # last average_blocks - 1
+        self._detections: list[tuple] = []
+        self._frame_times: list[float] = []
+        self._spec_rows: list[np.ndarray] = []
+        self._spec_keep = max(1, int(math.ceil(self.f_max_hz / self.df_hz)))
+        self._spec_pool = max(1, int(math.ceil(self._spec_keep / SPECTROGRAM_MAX_BINS)))
+        self.frames_in = 0
+
+    # ------------------------------------------------------------------------------------------ streaming
+    def process(self, frames) -> int:
+        """Feed frames (n, n_channels); returns the number of new DOA frames processed."""
+        blocks = self._stft.process(frames)
+        self.frames_in += int(np.shape(frames)[0])
+        n_new = blocks.shape[1]
+        if n_new == 0:
+            return 0
+        first = self._stft.n_blocks_out - n_new
+        times = (np.arange(first, first + n_new) * self.hop + self.nfft / 2) / self.fs_hz
+        power = band_power(blocks)
+        self._keep_spectrogram(power)
+        m = self.config.average_blocks
+        stacked = np.concatenate([self._recent_power, power]) if self._recent_power.shape[0] else power
+        if m > 1:  # running mean over the last m blocks (fewer at the start of the stream)
+            c = np.cumsum(np.concatenate([np.zeros((1, stacked.shape[1])), stacked.astype(np.float64)]), axis=0)
+            n_old = stacked.shape[0] - n_new
+            idx = np.arange(n_old, stacked.shape[0])
+            lo = np.maximum(idx + 1 - m, 0)
+            power = ((c[idx + 1] - c[lo]) / (idx + 1 - lo)[:, None]).astype(np.float32)
+        self._recent_power = stacked[max(0, stacked.shape[0] - (m - 1)):] if m > 1 else self._recent_power
+        floor = spectral_noise_floor(power, half_width_bins=self._half, n_averages=self._n_avg)
+        ratio = power / np.maximum(floor, np.float32(1e-30))
+        combs = self._find_combs(ratio)
+        history = np.concatenate([self._recent, blocks], axis=1) if self._recent.shape[1] else blocks
+        offset = history.shape[1] - n_new
+        for b in range(n_new):
+            t = float(times[b])
+            dets = []
+            taken = []  # directions of this block's combs so far (tracked drones and engines)
+            for i, (f0, snr, score, n_h, bins_row, engine) in enumerate(combs[b]):
+                az = el = power_srp = math.nan
+                if self.has_direction:
+                    lo = max(0, offset + b - self.config.doa_blocks + 1)
+                    others = [c[0] for c in combs[b][:i] if not _harmonically_related(c[0], f0)]
+                    located = self._locate(history[:, lo:offset + b + 1], bins_row, others)
+                    if located is None:
+                        continue
+                    az, el, power_srp = located
+                    if power_srp < self.config.min_srp_power:
+                        continue
+                is_engine = engine or f0 < self.config.drone_f0_min_hz
+                used = not is_engine and (
+                    not self.has_direction or math.degrees(el) >= self.config.min_elevation_deg)
+                if any(_separation_rad(az, el, a2, e2) < math.radians(self.config.merge_deg) for a2, e2 in taken):
+                    used = False  # a weaker comb from the direction of a stronger one (drone or engine): the same
+                if used or is_engine:
+                    taken.append((az, el))
+                self._detections.append((t, az, el, f0, snr, score, power_srp, n_h, used))
+                if used:
+                    dets.append(Detection(time_s=t, azimuth_rad=0.0 if math.isnan(az) else az,
+                                          elevation_rad=0.0 if math.isnan(el) else el, f0_hz=f0, snr_db=snr))
+            self._tracker.step(t, dets)
+            self._frame_times.append(t)
+        keep = self.config.doa_blocks - 1
+        self._recent = history[:, history.shape[1] - keep:] if keep else self._recent
+        return n_new
+
+    def _find_combs(self, ratio):
+        """Up to max_sources combs per block: list (per block) of (f0, snr, score, n_harmonics, bins_row)."""
+        out = [[] for _ in range(ratio.shape[0])]
+        rows = np.arange(ratio.shape[0])
+        r = ratio.copy()
+        for _ in range(self.config.max_sources):
+            if rows.size == 0:
+                break
+            hd = harmonic_comb(r[rows], df_hz=self.df_hz, n_averages=self._n_avg,
+                               score_threshold=self.score_threshold, **self._comb)
+            hit = hd.detected & (hd.n_harmonics >= 2)
+            for i in np.flatnonzero(hit):
+                b = rows[i]
+                f0 = float(hd.f0_hz[i])
+                engine = self._engine_like(ratio[b], f0)
+                out[b].append((f0, float(hd.snr_db[i]), float(hd.score[i]), int(hd.n_harmonics[i]),
+                               hd.harmonic_bins[i].copy(), engine))
+                self._mask_comb(r[b], f0)
+            rows = rows[hit]
+        return out
+
+    def _windows(self, f0_hz, base_hz=None, tolerance_rel=None):
+        """(k, lo, hi) bins of the windows k base +- min(tolerance k base, base / 4) (at least +-1 bin) up to
+        f_max (base default f0, tolerance default the config's)."""
+        base = f0_hz if base_hz is None else base_hz
+        tol = self.config.tolerance_rel if tolerance_rel is None else tolerance_rel
+        k = np.arange(1, int(self.f_max_hz / base) + 1, dtype=np.float64)
+        centre = k * base / self.df_hz
+        half = np.maximum(np.minimum(tol * k * base, 0.25 * base) / self.df_hz, 1.0)
+        lo = np.clip(np.floor(centre - half), 1, self.n_bins - 1).astype(np.int64)
+        hi = np.clip(np.ceil(centre + half), 1, self.n_bins - 1).astype(np.int64)
+        return k, lo, hi
+
+    def _mask_comb(self, ratio_row, f0_hz) -> None:
+        """Set the strongest line (+-2 bins) in the window of every multiple of f0 up to f_max_hz to the noise
+        floor: an engine's orders above n_harmonics must not make a second comb, and a drone's lines between
+        them must survive."""
+        _, lo, hi = self._windows(f0_hz)
+        for a, b in zip(lo, hi):
+            j = a + int(np.argmax(ratio_row[a:b + 1]))
+            ratio_row[max(j - 2, 1):j + 3] = 1.0
+
+    def _engine_like(self, ratio_row, f0_hz) -> bool:
+        """True when lines also stand at the orders between the comb's harmonics, (j / m) f0 with j not a multiple
+        of m, for some m = 2..6 (base >= 12 Hz): the dense order comb of a combustion engine (firing frequency
+        f0 = cylinders x base, half orders), not a rotor, whose lines stand alone at multiples of f0."""
+        level = ratio_row
+        for m in range(2, 7):
+            base = f0_hz / m
+            if base < 12.0:
+                break
+            k, lo, hi = self._windows(f0_hz, base, ENGINE_TOLERANCE_REL)
+            between = (k % m) != 0
+            if between.sum() < 4:
+                continue
+            peaks = np.array([level[a:b + 1].max() for a, b in zip(lo[between], hi[between])])
+            if np.mean(peaks > self.config.engine_line_ratio) >= self.config.engine_line_fraction:
+                return True
+        return False
+
+    def _locate(self, spectra, bins_row, other_f0_hz=()):
+        """SRP-PHAT peak (azimuth, elevation, power) over a comb's harmonic bins, leaving out the bins in the search
+        windows (k f0 +- max(tolerance k f0, EXCLUSION_BINS)) of the stronger combs of the block that are not
+        harmonically related to it (those are the same source): another drone's rotor lines and their +-2 bin Hann
+        leakage would pull the peak towards it, PHAT weighing every bin alike. None with fewer than 2 bins left."""
+        bins = harmonic_bin_set(bins_row, self.n_bins, spread_bins=self.config.spread_bins)
+        bins = bins[(bins >= self._srp.bin_lo) & (bins <= self._srp.bin_hi)]
+        for f0 in other_f0_hz:
+            if not bins.size:
+                break
+            k = np.arange(1, int(self.f_max_hz / f0) + 2)
+            centre = k * f0 / self.df_hz
+            half = np.maximum(self.config.tolerance_rel * centre, EXCLUSION_BINS)
+            near = np.abs(bins[:, None] - centre[None, :]) <= half[None, :]
+            bins = bins[~near.any(axis=1)]
+        if bins.size < 2:
+            return None
+        peaks = self._srp.locate(spectra, bins, n_peaks=1).peaks
+        if peaks.shape[0] == 0:
+            return None
+        az, el, p = peaks[0]
+        return float(az), float(el), float(p)
+
+    def _keep_spectrogram(self, power) -> None:
+        p = power[:, :self._spec_keep]
+        n_cols = int(math.ceil(p.shape[1] / self._spec_pool))
+        pad = n_cols * self._spec_pool - p.shape[1]
+        if pad:
+            p = np.concatenate([p, np.full((p.shape[0], pad), p.min(initial=0.0), dtype=p.dtype)], axis=1)
+        pooled = p.reshape(p.shape[0], n_cols, self._spec_pool).max(axis=2)
+        self._spec_rows.append((10.0 * np.log10(np.maximum(pooled, 1e-30))).astype(np.float32))
+
+    # ------------------------------------------------------------------------------------------ results
+    @property
+    def frame_times_s(self) -> np.ndarray:
+        return np.asarray(self._frame_times, dtype=np.float64)
+
+    def detections(self) -> np.ndarray:
+        out = np.zeros(len(self._detections), dtype=DETECTION_DTYPE)
+        for i, row in enumerate(self._detections):
+            out[i] = row
+        return out
+
+    def tracks(self) -> list[DroneTrack]:
+        """Tracks so far (confirmed and lost; tentative too with include_tentative), by id."""
+        out = []
+        for t in self._tracker.tracks(include_tentative=True):
+            if t.n_updates == 0:
+                continue
+            state = t.state
+            if state != TENTATIVE and t.end_time_s - t.start_time_s < self.config.min_track_s:
+                if state == LOST:
+                    continue  # a short confirmed track that ended: a false track, not reported
+                state = TENTATIVE  # still growing: tentative until it spans min_track_s
+            if state == TENTATIVE and not self.include_tentative:
+                continue
+            az = np.asarray(t.azimuth_rad, dtype=np.float64)
+            el = np.asarray(t.elevation_rad, dtype=np.float64)
+            if not self.has_direction:
+                az = np.full_like(az, np.nan)
+                el = np.full_like(el, np.nan)
+            bearing = None
+            if self.has_direction and self.heading_deg is not None:
+                bearing = bearing_deg(az, self.heading_deg)
+            out.append(DroneTrack(track_id=t.track_id, state=state, time_s=np.asarray(t.time_s, dtype=np.float64),
+                                  azimuth_rad=az, elevation_rad=el, f0_hz=np.asarray(t.f0_hz, dtype=np.float64),
+                                  snr_db=np.asarray(t.snr_db, dtype=np.float64),
+                                  score=np.asarray(t.score, dtype=np.float64), bearing_deg=bearing))
+        return out
+
+    def parameters(self) -> dict:
+        return {"config": self.config.to_dict(), "fs_hz": self.fs_hz, "n_channels": self.n_channels,
+                "nfft": self.nfft, "hop": self.hop, "frame_interval_s": self.hop / self.fs_hz,
+                "f_max_hz": self.f_max_hz, "comb_score_threshold": self.score_threshold,
+                "has_direction": self.has_direction,
+                "planar_array": bool(self.has_direction and is_horizontal_planar(self.mic_positions_m)),
+                "mic_positions_m": None if self.mic_positions_m is None else self.mic_positions_m.tolist(),
+                "heading_deg": self.heading_deg, "frames_in": self.frames_in}
+
+    def result(self) -> DroneResult:
+        spec = np.concatenate(self._spec_rows) if self._spec_rows else \
+            np.zeros((0, int(math.ceil(self._spec_keep / self._spec_pool))), dtype=np.float32)
+        times = self.frame_times_s
+        if spec.shape[0] > SPECTROGRAM_MAX_FRAMES:
+            step = int(math.ceil(spec.shape[0] / SPECTROGRAM_MAX_FRAMES))
+            n = spec.shape[0] // step * step
+            lin = 10.0 ** (spec[:n] / 10.0)
+            spec = (10.0 * np.log10(lin.reshape(-1, step, spec.shape[1]).mean(axis=1))).astype(np.float32)
+            times = times[:n].reshape(-1, step).mean(axis=1)
+        freqs = (np.arange(spec.shape[1]) * self._spec_pool + (self._spec_pool - 1) / 2) * self.df_hz
+        return DroneResult(tracks=self.tracks(), detections=self.detections(), frame_times_s=self.frame_times_s,
+                           spectrogram_db=spec, spectrogram_times_s=times, spectrogram_freqs_hz=freqs,
+                           has_direction=self.has_direction, parameters=self.parameters())
+
+
+def _harmonically_related(f1_hz: float, f2_hz: float, tolerance: float = 0.02) -> bool:
+    """True when f1 / f2 is within tolerance (relative) of p / q for p, q in 1..4 (octave and fifth errors of a
+    comb find the same rotor lines)."""
+    r = f1_hz / f2_hz
+    return any(abs(r * q / p - 1.0) <= tolerance for p in range(1, 5) for q in range(1, 5))
+
+
+def _separation_rad(az1, el1, az2, el2) -> float:
+    """Great-circle angle between two directions (radians); 0 when either has no direction (NaN)."""
+    if math.isnan(az1) or math.isnan(az2):
+        return 0.0
+    c = math.sin(el1) * math.sin(el2) + math.cos(el1) * math.cos(el2) * math.cos(az1 - az2)
+    return math.acos(max(-1.0, min(1.0, c)))
+
+
+def detect_drones(samples, fs_hz: float, mic_positions_m=None, config: DroneConfig | None = None, *,
+                  heading_deg: float | None = None, include_tentative: bool = False, chunk_s: float = 10.0,
+                  progress=None) -> DroneResult:
+    """Run the drone pipeline on a whole recording: samples (n_frames, n_channels) (float or integer counts;
+    scale does not matter), fs_hz, mic_positions_m (n_channels, 3) in the array frame or None.
+
+    The samples are fed in chunks of chunk_s seconds (memory stays bounded; the result does not depend on it).
+    progress(fraction_done) is called after each chunk when given.
+    """
+    x = np.asarray(samples)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ValueError(f"samples: expected shape (n_frames, n_channels), found {x.shape}")
+    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise ValueError(f"samples: expected integer or floating samples, found dtype {x.dtype}")
+    det = DroneDetector(x.shape[1], fs_hz, mic_positions_m, config, heading_deg=heading_deg,
+                        include_tentative=include_tentative)
+    step = max(det.nfft, int(chunk_s * det.fs_hz) // det.hop * det.hop)
+    for start in range(0, x.shape[0], step):
+        det.process(np.asarray(x[start:start + step], dtype=np.float32))
+        if progress is not None:
+            progress(min(1.0, (start + step) / max(x.shape[0], 1)))
+    return det.result()

@@ -1,0 +1,278 @@
+"""The drone pipeline on scenes rendered by the forward model, on real single-microphone clips, and live."""
+
+import json
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from sensorkit.formats.array_geometry import circular_array, uma16_array
+from sensorkit.pipelines.drone import DroneConfig, DroneDetector, bearing_deg, default_nfft, detect_drones
+from sensorkit.pipelines.drone_io import batch_job, follow_recording, load_audio, read_tracks, write_results, \
+    write_tracks
+from sensorkit.synth.acoustic import SoundScene
+from sensorkit.synth.background_noise import SensorNoise, Traffic, Wind
+from sensorkit.synth.drone_sound import Drone
+from sensorkit.synth.interferers import Interferer
+from sensorkit.synth.trajectory import Trajectory
+
+FS = 16000.0
+
+
+def _position(az_deg, el_deg, r_m):
+    az, el = math.radians(az_deg), math.radians(el_deg)
+    return [r_m * math.cos(el) * math.cos(az), r_m * math.cos(el) * math.sin(az), r_m * math.sin(el)]
+
+
+_CACHE = {}
+
+
+def _render(key, mics, sources, noise, duration_s, seed):
+    if key not in _CACHE:
+        scene = SoundScene(mics, FS, sources=sources, noise=noise, seed=seed)
+        _CACHE[key] = scene.render_all(duration_s)
+    return _CACHE[key]
+
+
+def one_drone(mics, key):
+    """A quadcopter hovering 60 m away at azimuth 40 deg, elevation 25 deg, in wind and self-noise."""
+    return _render(key, mics, [Drone(Trajectory.hover(_position(40.0, 25.0, 60.0)), rpm=5400.0)],
+                   [SensorNoise(32.0), Wind(45.0)], 5.0, 11)
+
+
+def _circular_median_deg(a):
+    a = np.asarray(a)
+    return float((a[0] + np.median((a - a[0] + 180.0) % 360.0 - 180.0)) % 360.0)
+
+
+def _az_error(a, b):
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def _confirmed(result):
+    return [t for t in result.tracks if t.confirmed]
+
+
+@pytest.mark.parametrize("array", ["circular8", "uma16"])
+def test_one_drone_found_at_its_azimuth(array):
+    mics = circular_array(8, 0.1) if array == "circular8" else uma16_array()
+    x = one_drone(mics, array)
+    result = detect_drones(x, FS, mics)
+    tracks = _confirmed(result)
+    assert len(tracks) == 1, [repr((t.track_id, t.state, t.n_updates)) for t in result.tracks]
+    t = tracks[0]
+    az = _circular_median_deg(t.azimuth_deg())
+    assert _az_error(az, 40.0) <= 2.0, az
+    assert abs(float(np.median(t.elevation_deg())) - 25.0) <= 6.0
+    # blade passing 2 x 5400 / 60 = 180 Hz (rotor offsets within +-2 %)
+    assert abs(float(np.nanmedian(t.f0_hz)) - 180.0) <= 6.0
+    assert t.end_time_s - t.start_time_s >= 3.5  # one id from the start to the end of the 5 s clip
+    assert result.has_direction and result.parameters["nfft"] == 4096 == default_nfft(FS)
+
+
+def test_two_drones_30_degrees_apart_give_two_stable_tracks():
+    mics = circular_array(8, 0.1)
+    sources = [Drone(Trajectory.hover(_position(40.0, 25.0, 60.0)), rpm=4800.0),
+               Drone(Trajectory.hover(_position(70.0, 30.0, 55.0)), rpm=6300.0, n_rotors=6)]
+    x = _render("two", mics, sources, [SensorNoise(32.0), Wind(45.0)], 6.0, 12)
+    result = detect_drones(x, FS, mics)
+    tracks = sorted(_confirmed(result), key=lambda t: _circular_median_deg(t.azimuth_deg()))
+    assert len(tracks) == 2, [(t.track_id, t.state, t.n_updates) for t in result.tracks]
+    for t, az_true, f0_true in zip(tracks, (40.0, 70.0), (160.0, 210.0)):
+        # within the scoring tolerance (10 deg); measured 41 and 63 deg: the louder six-rotor drone's comb also
+        # collects lines of the other (a known bias, see the pipeline's closing note)
+        assert _az_error(_circular_median_deg(t.azimuth_deg()), az_true) <= 10.0
+        assert abs(float(np.nanmedian(t.f0_hz)) - f0_true) <= 8.0
+        # a stable id: once confirmed, one track to the end of the clip (at least the last 3 of the 6 s)
+        assert t.end_time_s - t.start_time_s >= 3.0 and t.end_time_s > 5.5
+    assert tracks[0].track_id != tracks[1].track_id
+
+
+def test_noise_and_a_passing_car_give_no_confirmed_track():
+    mics = circular_array(8, 0.1)
+    car = Interferer.car(Trajectory.flyby([-37.6, -13.7, -1.0], 13.9, math.radians(290.0), 3.0))
+    x = _render("car", mics, [car], [SensorNoise(32.0), Wind(55.0), Traffic(48.0)], 6.0, 13)
+    result = detect_drones(x, FS, mics)
+    assert _confirmed(result) == []
+    # the car's engine comb is heard (detections at its 80 Hz firing frequency), but not tracked as a drone
+    d = result.detections
+    assert len(d) > 0 and not np.any(d["used"] & (d["f0_hz"] < 95.0))
+
+
+def test_streaming_in_pieces_equals_one_call():
+    mics = circular_array(8, 0.1)
+    x = one_drone(mics, "circular8")[: int(3 * FS)]
+    whole = detect_drones(x, FS, mics, include_tentative=True)
+    det = DroneDetector(8, FS, mics, include_tentative=True)
+    for start in range(0, x.shape[0], 3001):  # odd piece sizes, not multiples of the hop
+        det.process(x[start:start + 3001])
+    pieces = det.result()
+    assert np.array_equal(whole.detections, pieces.detections)
+    assert [t.track_id for t in whole.tracks] == [t.track_id for t in pieces.tracks]
+    np.testing.assert_array_equal(whole.frame_times_s, pieces.frame_times_s)
+
+
+def test_heading_gives_bearings_from_true_north():
+    assert bearing_deg(math.radians(40.0), 100.0) == pytest.approx(60.0)
+    assert bearing_deg(math.radians(350.0), 0.0) == pytest.approx(10.0)
+    mics = circular_array(8, 0.1)
+    x = one_drone(mics, "circular8")
+    result = detect_drones(x, FS, mics, heading_deg=100.0)
+    t = _confirmed(result)[0]
+    expected = np.mod(100.0 - t.azimuth_deg(), 360.0)
+    np.testing.assert_allclose(t.bearing_deg, expected)
+    assert abs(float(np.median(t.bearing_deg)) - 60.0) <= 2.0
+
+
+def test_single_channel_gives_fundamentals_without_direction():
+    mics = circular_array(8, 0.1)
+    x = one_drone(mics, "circular8")[:, :1]
+    result = detect_drones(x, FS, None)
+    assert not result.has_direction
+    used = result.detections[result.detections["used"]]
+    assert len(used) >= 0.8 * len(result.frame_times_s)
+    assert abs(float(np.median(used["f0_hz"])) - 180.0) <= 6.0
+    assert np.all(np.isnan(used["azimuth_rad"]))
+    tracks = _confirmed(result)
+    assert len(tracks) == 1 and not tracks[0].has_direction
+
+
+def test_real_bebop_clip_fundamental_near_380_hz(shared_data):
+    path = shared_data / "acoustic" / "drone-audio-dataset" / "yes_drone" / "B_S2_D1_120-bebop_002_.wav"
+    audio = load_audio(path)
+    assert audio.samples.shape[1] == 1 and audio.fs_hz == 16000.0 and audio.mic_positions_m is None
+    result = detect_drones(audio.samples, audio.fs_hz, None)
+    used = result.detections[result.detections["used"]]
+    assert len(used) >= 0.5 * len(result.frame_times_s)
+    assert abs(float(np.median(used["f0_hz"])) - 380.0) <= 15.0
+
+
+def _auc(pos, neg):
+    pos, neg = np.asarray(pos), np.asarray(neg)
+    return float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
+                 / (pos.size * neg.size))
+
+
+def test_real_folders_separation_by_harmonic_detector(shared_data):
+    """Every 3rd drone clip and every 13th negative (the whole folders in the report: ~3 min here). The statistic
+    per clip: the largest comb score of a tracked detection (0 without one). The negatives hold speech and music,
+    which are harmonic too: the comb alone separates the folders only partly."""
+    base = shared_data / "acoustic" / "drone-audio-dataset"
+    yes = sorted((base / "yes_drone").glob("*.wav"))[::3]
+    no = sorted((base / "unknown").glob("*.wav"))[::13]
+    assert len(yes) == 20 and len(no) == 41
+
+    def statistic(path):
+        a = load_audio(path)
+        d = detect_drones(a.samples, a.fs_hz, None).detections
+        return float(d["comb_score"][d["used"]].max()) if d["used"].any() else 0.0
+
+    pos = [statistic(p) for p in yes]
+    neg = [statistic(p) for p in no]
+    auc = _auc(pos, neg)
+    assert 0.7 <= auc <= 0.95, auc  # measured 0.82 on these clips (0.79 on the whole folders)
+    assert np.mean(np.asarray(pos) > 0) >= 0.85  # a drone clip almost always has a tracked comb
+
+
+def test_follow_a_recording_while_it_is_written(tmp_path):
+    from sensorkit.formats.base import DeviceInfo
+    from sensorkit.store import RecordingWriter
+    from sensorkit.store.schema import BLOCK_META_DTYPE, empty_records
+
+    mics = circular_array(8, 0.1)
+    x = one_drone(mics, "circular8")
+    path = tmp_path / "live.h5"
+    writer = RecordingWriter(path, live=True, flush_interval_s=0.2)
+    writer.add_device("mic", DeviceInfo(kind="acoustic"))
+    writer.add_audio_stream("mic", n_channels=8, fs_hz=FS, dtype="float32", mic_positions_m=mics, units="Pa")
+    writer.flush()
+    block = int(0.25 * FS)
+    appended = {}  # last frame appended -> wall time
+
+    def write():
+        for seq, first in enumerate(range(0, x.shape[0], block)):
+            rec = empty_records(BLOCK_META_DTYPE, 1)
+            rec["seq"], rec["first_frame"] = seq, first
+            writer.append_audio("mic", x[first:first + block], rec)
+            writer.flush()
+            appended[first + min(block, x.shape[0] - first)] = time.monotonic()
+            time.sleep(0.25)  # real time: 0.25 s of sound every 0.25 s
+        writer.close()
+
+    lags = []
+
+    def on_update(det):
+        now = time.monotonic()
+        last_frame = det.frames_in
+        written = [t for n, t in appended.items() if n >= last_frame]
+        if written:
+            lags.append(now - min(written))
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        result = follow_recording(path, poll_s=0.05, idle_timeout_s=5.0, on_update=on_update)
+    finally:
+        thread.join()
+    assert result.parameters["frames_in"] == x.shape[0]  # everything the writer wrote was processed
+    tracks = _confirmed(result)
+    assert len(tracks) == 1 and _az_error(_circular_median_deg(tracks[0].azimuth_deg()), 40.0) <= 2.0
+    assert len(lags) >= 10
+    assert max(lags) < 2.0, max(lags)  # bounded latency: processed within 2 s of being written
+
+
+def test_outputs_results_and_batch_job(tmp_path):
+    import h5py
+
+    from sensorkit.formats.base import DeviceInfo
+    from sensorkit.store import RecordingWriter
+    from sensorkit.store.schema import BLOCK_META_DTYPE, GNSS_FIX_DTYPE, empty_records
+
+    mics = circular_array(8, 0.1)
+    x = one_drone(mics, "circular8")
+    path = tmp_path / "rec.h5"
+    with RecordingWriter(path) as w:
+        w.add_device("mic", DeviceInfo(kind="acoustic"))
+        w.add_audio_stream("mic", n_channels=8, fs_hz=FS, dtype="float32", mic_positions_m=mics, units="Pa")
+        rec = empty_records(BLOCK_META_DTYPE, 1)
+        w.append_audio("mic", x, rec)
+        w.add_gnss_stream("gps")
+        fixes = empty_records(GNSS_FIX_DTYPE, 3)
+        fixes["lat"], fixes["lon"] = [52.1, 52.3, 52.2], [4.5, 4.7, 4.6]
+        w.append_gnss("gps", fixes)
+    summary = batch_job(path, tmp_path / "out", {"min_track_s": 2.0})
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["n_confirmed"] == 1 and summary["duration_s"] == 5.0 and summary["n_channels"] == 8
+    assert _az_error(summary["tracks"][0]["azimuth_deg"], 40.0) <= 2.0
+    doc = json.loads((tmp_path / "out" / "rec.tracks.json").read_text())
+    assert doc["parameters"]["config"]["min_track_s"] == 2.0 and doc["duration_s"] == 5.0
+    assert (doc["array_lat"], doc["array_lon"]) == (52.2, 4.6)  # the median GNSS fix of the recording
+
+    audio = load_audio(path)
+    result = detect_drones(audio.samples, audio.fs_hz, audio.mic_positions_m)
+    write_tracks(result, tmp_path / "t.csv")
+    back = read_tracks(tmp_path / "t.csv")
+    assert [t["track_id"] for t in back] == [t.track_id for t in result.tracks]
+    np.testing.assert_allclose(back[0]["azimuth_deg"], result.tracks[0].azimuth_deg(), rtol=1e-5)
+    assert write_results(path, result) == "/results/drone"
+    with h5py.File(path, "r") as f:
+        rows = f["results/drone/tracks"][()]
+        assert len(rows) == result.tracks[0].n_updates
+        assert json.loads(f["results/drone"].attrs["parameters"])["nfft"] == 4096
+    with pytest.raises(FileExistsError):
+        write_results(path, result)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="DroneConfig.pfa"):
+        DroneConfig(pfa=0.0)
+    with pytest.raises(ValueError, match="DroneConfig.hop"):
+        DroneConfig(nfft=1024, hop=2048)
+    with pytest.raises(ValueError, match="unknown field"):
+        DroneConfig.from_dict({"nfft": 1024, "bogus": 1})
+    cfg = DroneConfig.from_dict({"tracker": {"confirm_m": 2}})
+    assert cfg.tracker.confirm_m == 2 and DroneConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="mic_positions_m"):
+        DroneDetector(4, FS, np.zeros((3, 3)))
