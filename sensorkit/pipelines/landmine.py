@@ -31,9 +31,12 @@ Stages (each reuses the project's parts; nothing here re-implements them):
                      plastic case, an object's late ringing); objects with fewer than min_voxels are dropped
 9. features          per object (landmine_features.object_features): position of the top echo's peak (x, y,
                      depth, refined by a parabola), size (4 sigma of the horizontal extent above half the peak),
-                     elongation, SNR over the CFAR noise, polarity of the top echo, detected volume, ...
+                     elongation, SNR over the CFAR noise, polarity and central lobe of the top echo, bottom
+                     echo, flatness, detected volume, ...
 10. score            a logistic model over a few features (landmine_classifier), trained on the train split of
-                     the synthetic mines-lanes dataset only, stored in landmine_model.json; score in [0, 1]
+                     the synthetic mines-lanes dataset and extra simulated lanes only (never its test split),
+                     stored in landmine_model.json; score in [0, 1], 0.5 at the train split's cross-validated
+                     threshold for 0.2 false alarms per m2
 
 Units: SI in code (m, s, m/s); the config speaks GPR users' units where it helps (ns, m/ns).
 """

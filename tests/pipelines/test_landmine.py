@@ -56,9 +56,18 @@ def test_2d_plastic_mine_at_10_cm_is_located_within_the_halo_and_3_cm(plastic_li
         assert result.envelope.shape == (81, result.depth_m.size)
 
 
+def test_2d_plastic_mine_at_10_cm_top_echo_has_the_polarity_of_plastic(plastic_lines):
+    # the case's top (r = +0.08 in dry sand) and bottom (-0.08) echoes are of nearly equal strength 3.8 cm apart
+    # in the image: the polarity is the shallower one's, for every seed
+    for seed, result in plastic_lines.items():
+        best = result.detections[0]
+        assert best.features["polarity"] == 1.0, seed
+        assert best.features["main_lobe"] > 0.5, seed
+
+
 @pytest.mark.parametrize("seed", [
     7, 10, 11,
-    pytest.param(8, marks=pytest.mark.xfail(strict=True, reason=WEAK_2D.format(0.31))),
+    pytest.param(8, marks=pytest.mark.xfail(strict=True, reason=WEAK_2D.format(0.30))),
     pytest.param(9, marks=pytest.mark.xfail(strict=True, reason=WEAK_2D.format(0.30))),
 ])
 def test_2d_plastic_mine_at_10_cm_gives_exactly_one_alarm_on_it(plastic_lines, seed):
@@ -71,15 +80,10 @@ STONE = BuriedObject("stone", 0.45, 0.2, 0.08, 0.06, 0.06, eps_r=7.0,
                      parts={"radii_m": [0.03], "offsets_m": [(0.0, 0.0, 0.0)]})
 ROOT = BuriedObject("root", 1.15, 0.2, 0.06, 0.5, 0.02, azimuth_rad=1.3, eps_r=15.0, parts={"diameter_m": 0.02})
 VOID = BuriedObject("void", 1.15, 0.2, 0.12, 0.05, 0.05, eps_r=1.0)
-CONFUSED = "the line classifier scores a {} like a mine: {:.2f} >= 0.5"
 
 
 @pytest.mark.parametrize("objects, seed", [
-    ((STONE, ROOT), 12), ((STONE, ROOT), 13), ((STONE, VOID), 13),
-    pytest.param((STONE, ROOT), 11,
-                 marks=pytest.mark.xfail(strict=True, reason=CONFUSED.format("crossing root", 0.81))),
-    pytest.param((STONE, VOID), 11,
-                 marks=pytest.mark.xfail(strict=True, reason=CONFUSED.format("5 cm air void", 0.60))),
+    ((STONE, ROOT), 11), ((STONE, ROOT), 12), ((STONE, ROOT), 13), ((STONE, VOID), 11), ((STONE, VOID), 13),
 ])
 def test_2d_clutter_only_line_gives_no_alarm(objects, seed):
     result = detect_mines([_line(list(objects), seed=seed)])
@@ -169,6 +173,12 @@ def test_packaged_model_is_trained_on_the_train_split_only():
     trained = model["trained_on"]
     assert trained["split"] == "train"
     assert trained["dataset"] == "mines-lanes"
+    assert trained["lanes"] == [f"L{i:02d}" for i in range(1, 17)]
+    assert trained["extra_seed_entropy"] == landmine_classifier.EXTRA_SEED_ENTROPY
+    for kind in ("grid", "line"):  # cross-validated on the train lanes; score 0.5 at the calibration rate there
+        cv = model["cross_validation"][kind]
+        assert cv["held_out"] == "train lanes" and cv["fa_target_per_m2"] == landmine_classifier.CALIBRATION_FA_PER_M2
+        assert 0.0 < cv["threshold_at_fa"] < 1.0 and 0.0 < cv["pd_at"]["0.1"] <= cv["pd_at"]["0.2"] <= 1.0
     assert set(model["models"]) == {"grid", "line"}
     for kind, m in model["models"].items():
         assert m["features"] == list(landmine_classifier.MODEL_FEATURES[kind])
@@ -192,3 +202,57 @@ def test_fit_logistic_separates_two_clusters():
                                   [{"snr_db": a, "depth_m": b} for a, b in x])
     assert np.mean((p >= 0.5) == (y == 1)) >= 0.95
     assert all(w > 0 for w in model["models"]["grid"]["weights"])
+
+
+def _ricker_column(dz_m=0.01, n=60, parts=((0.25, 1.0),), wavelength_m=0.06):
+    """An image column: zero-phase Ricker lobes (depth_m, amplitude) and its envelope."""
+    from sensorkit.plots import image_envelope
+
+    z = np.arange(n) * dz_m
+    col = np.zeros(n)
+    for depth, amp in parts:
+        a = (np.pi * (z - depth) / wavelength_m * 1.2) ** 2
+        col += amp * (1 - 2 * a) * np.exp(-a)
+    env = image_envelope(col[None, :].astype(np.float32))[0]
+    return col, env, int(np.argmax(env))
+
+
+def test_main_lobe_is_the_top_of_a_plastic_doublet_and_the_centre_of_a_single_echo():
+    from sensorkit.pipelines.landmine_features import _main_lobe
+
+    col, env, k = _ricker_column(parts=((0.25, -1.0),))  # metal: one echo of reflection -1
+    assert _main_lobe(col, env, k, 0.01) < -0.9
+    col, env, k = _ricker_column(parts=((0.25, 0.5),))  # air void: one echo of positive reflection
+    assert _main_lobe(col, env, k, 0.01) > 0.9
+    # plastic case: top +0.08, bottom -0.085 (through the case) 3.8 cm deeper: the deeper lobe is the strongest,
+    # the polarity is the top's
+    col, env, k = _ricker_column(parts=((0.25, 0.08), (0.288, -0.085)))
+    assert col[k - 2:k + 5].min() < -abs(col[k - 2:k + 5].max()) * 0.95
+    assert _main_lobe(col, env, k, 0.01) > 0.5
+
+
+def test_dielectric_and_metal_inputs_switch_on_polarity():
+    feats = {"polarity": 1.0, "depth_m": 0.12, "snr_db": 20.0}
+    assert landmine_classifier.feature_vector(feats, ["dielectric:snr_db", "metal:snr_db", "log_depth"]) == \
+        pytest.approx([20.0, 0.0, math.log(12.0)])
+    feats["polarity"] = -1.0
+    assert landmine_classifier.feature_vector(feats, ["dielectric:depth_m", "metal:depth_m"]) == [0.0, 0.12]
+
+
+def test_extra_training_lanes_are_reproducible_and_disjoint_from_the_spec():
+    from pathlib import Path
+
+    from sensorkit.synth.demining import lane_seed
+    from sensorkit.synth.mines import CLUTTER_TYPES, MINE_TYPES, SOIL_TYPES
+
+    spec = json.loads((Path(__file__).resolve().parents[2] / "datasets" / "mines-lanes" / "spec.json").read_text())
+    plans = [landmine_classifier.extra_lane_plan(spec, k) for k in range(48)]
+    assert plans[3] == landmine_classifier.extra_lane_plan(spec, 3)
+    assert [p["id"] for p in plans[:2]] == ["X000", "X001"]
+    assert {p["seed"] for p in plans}.isdisjoint({lane_seed(spec, lane) for lane in spec["lanes"]})
+    assert len({p["seed"] for p in plans}) == 48
+    assert [p["soil"] for p in plans[:4]] == list(SOIL_TYPES)
+    for p in plans:
+        assert 1 <= len(p["mines"]) <= 4 and 2 <= len(p["clutter"]) <= 4
+        assert set(p["mines"]) <= set(MINE_TYPES) and set(p["clutter"]) <= set(CLUTTER_TYPES)
+        assert 0.002 <= p["roughness_rms_m"] <= 0.008 and 0.002 <= p["height_variation_m"] <= 0.006
