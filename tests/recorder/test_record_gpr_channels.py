@@ -36,7 +36,7 @@ def test_an_antenna_array_is_recorded_trace_by_channel_by_sample(tmp_path):
 
     with Recording(out) as rec:
         gpr = rec.gpr()
-        assert gpr.n_channels == 3 and json.loads(gpr.traces.attrs["channel_y_m"]) == CHANNEL_Y_M
+        assert gpr.n_channels == 3 and list(gpr.traces.attrs["channel_y_m"]) == CHANNEL_Y_M
         traces = gpr.traces[:]
         meta = gpr.trace_meta[:]
         events = rec.events
