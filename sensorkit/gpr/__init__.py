@@ -7,6 +7,7 @@ sensorkit.gpr.gridding    GprCube, grid_lines / grid_traces (lines or swaths -> 
                           choose_cell_size_m, assign_line_offsets
 sensorkit.gpr.velocity    VelocityEstimate, estimate_velocity_line / _cube (diffraction hyperbolae),
                           semblance_velocity (CMP/WARR gathers)
+sensorkit.gpr.georef      survey_to_lat_lon: survey (x, y) -> WGS84 from the traces' GNSS positions
 sensorkit.gpr.migration   migrate(data, dt_s=, x_m=, depth_m=, config=) -> MigratedImage, with the configs
                           KirchhoffConfig, StoltConfig, PhaseShiftConfig and default_depth_axis_m
 

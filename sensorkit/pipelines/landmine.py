@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sensorkit.formats.base import GprLine
+from sensorkit.gpr.georef import survey_to_lat_lon
 
 __all__ = ["C0_M_PER_NS", "Detection", "LandmineConfig", "LandmineResult", "detect_mines", "detect_mines_array"]
 
@@ -419,22 +420,6 @@ def _cfar(env: np.ndarray, x_m, y_m, config: LandmineConfig):
     return result, {"guard_cells": [gx, gy, 0], "training_cells": [tx, ty, 0]}
 
 
-def _nearest_gnss(lines: list[GprLine], x: float, y: float) -> tuple[float, float]:
-    best, where = math.inf, (math.nan, math.nan)
-    for line in lines:
-        meta = line.trace_meta
-        ok = np.isfinite(meta["lat"]) & np.isfinite(meta["lon"]) & np.isfinite(meta["x_m"])
-        if not ok.any():
-            continue
-        ty = np.where(np.isfinite(meta["y_m"]), meta["y_m"], y)
-        d = np.hypot(meta["x_m"] - x, ty - y)
-        d[~ok] = np.inf
-        i = int(np.argmin(d))
-        if d[i] < best:
-            best, where = float(d[i]), (float(meta["lat"][i]), float(meta["lon"][i]))
-    return where
-
-
 # ------------------------------------------------------------------------------------------------ entry points
 
 def detect_mines_array(data, *, dt_s: float, x_m, y_m=None, config: LandmineConfig | None = None,
@@ -574,8 +559,12 @@ def detect_mines(lines: list[GprLine], config: LandmineConfig | None = None, *, 
         y_line = float(np.mean(ys)) if ys.size and np.all(np.isfinite(ys)) else 0.0
         for d in result.detections:
             d.y_m = y_line
-    for d in result.detections:
-        d.lat, d.lon = _nearest_gnss(positioned, d.x_m, d.y_m)
+    if result.detections:  # lat/lon of each detection's own (x, y), from the traces' GNSS positions
+        meta = np.concatenate([np.asarray(line.trace_meta) for line in positioned])
+        lats, lons = survey_to_lat_lon([d.x_m for d in result.detections], [d.y_m for d in result.detections],
+                                       meta["x_m"], np.nan_to_num(meta["y_m"], nan=0.0), meta["lat"], meta["lon"])
+        for d, lat, lon in zip(result.detections, lats, lons):
+            d.lat, d.lon = float(lat), float(lon)
     tick("detect")
     result.parameters.update(velocity_source=v_source, velocity_details=v_details,
                              time_zero_ns=t0s[0] if len(set(t0s)) == 1 else t0s, gridding=gridding,
