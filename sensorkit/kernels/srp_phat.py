@@ -8,14 +8,22 @@ w_k = 2 pi k fs / nfft (STFT convention of sensorkit.kernels.stft).
 
 Steered response power over the bins used (e.g. the harmonic bins of a drone) and the STFT blocks given:
     P(u) = sum_k sum_b |a(k, u)^H Y_b(k)|^2 / (n_blocks n_bins M^2),  Y_m = X_m / |X_m| (PHAT),
-in [0, 1] (1 = every bin and block perfectly coherent from u). It is evaluated either directly ("snapshot"
-form, cost ~ n_blocks M per direction and bin) or from the PHAT cross-spectra C(k) = sum_b Y_b Y_b^H computed
-once per call ("pair" form, a^H C a = sum_i C_ii + 2 Re sum_{i<j} conj(a_i) C_ij a_j, cost ~ M (M - 1) / 2);
-the cheaper is chosen (n_blocks <= (M + 1) / 2 -> snapshot). Both give the same numbers.
+in [0, 1] (1 = every bin and block perfectly coherent from u). It is evaluated from the PHAT cross-spectra
+C(k) = sum_b Y_b Y_b^H computed once per call ("pair" form, a^H C a = sum_i C_ii + 2 Re sum_{i<j} conj(a_i)
+C_ij a_j, cost ~ M (M - 1) / 2 per direction and bin). The "snapshot" form sum_b |a^H Y_b|^2 (cost ~ n_blocks M)
+stays in ``steered_power`` for MUSIC's subspaces; for SRP the float32 pair form measured as fast or faster from
+one block up (8 and 16 mics, 1 to 8 blocks).
 
-Speed: ``SrpPhat`` precomputes the steering phases of its coarse grid for every bin of a band (a table
-(n_bins_band, n_dirs, M) complex64); the fine grids around the coarse peaks are steered on the fly (phase
-recurrence along the bins). Loops run in parallel over directions.
+Speed (one update of the 8-mic circle, 16 kHz, nfft 512, 12 blocks, bins 300-3500 Hz: see
+benchmarks/bench_doa_pyroomacoustics.py). The PHAT cross-spectra are computed once per update (float32,
+upper triangle, bins innermost). ``SrpPhat`` precomputes the float32 steering table of its coarse grid for
+every bin of its band, laid out (bin, mic, direction) so the inner loop runs over contiguous directions
+(w_i = sum_{j>i} C_ij a_j, then Re(conj(a_i) w_i)); fine grids around the coarse peaks are steered per update
+(phase recurrence along the bins), or, for an azimuth-only search, read from a table of the whole fine ring.
+``srp_phat_map`` keeps the tables of its last few set-ups; on a ring of azimuths covering the circle uniformly
+it uses circular harmonics (Jacobi-Anger, any geometry: see ``ring_tables``) when they cost less. Kernels run
+on one thread unless a call exceeds PARALLEL_MIN_WORK multiply-adds. Non-finite spectra are refused from the
+bins used (through the cross-spectra), not by scanning the whole STFT.
 
 Planar arrays: a horizontal planar array (all z equal) cannot tell a source above from its mirror image below:
 P(az, el) = P(az, -el). Its elevation grid is therefore [0, 90] degrees and elevations are reported >= 0.
@@ -26,13 +34,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.special
 from numba import njit, prange
 
 from sensorkit.kernels import validate
 
 __all__ = [
-    "SrpPhat", "SrpResult", "direction_vectors", "is_horizontal_planar", "phat_normalise", "plane_wave_leads_s",
-    "srp_phat_map", "steering_table",
+    "SrpPhat", "SrpResult", "direction_vectors", "is_horizontal_planar", "phat_cross_spectra", "phat_normalise",
+    "plane_wave_leads_s", "ring_power", "ring_tables", "srp_phat_map", "steered_power", "steering_table",
 ]
 
 SPEED_OF_SOUND_MPS = 343.0
@@ -84,8 +93,9 @@ def check_positions(mic_positions_m) -> np.ndarray:
     return np.ascontiguousarray(p)
 
 
-def check_stft(spectra, n_mics: int, nfft: int, name="stft") -> np.ndarray:
-    """spectra as complex64 (n_mics, n_blocks >= 1, nfft // 2 + 1), finite."""
+def check_stft(spectra, n_mics: int, nfft: int, name="stft", *, finite: bool = True) -> np.ndarray:
+    """spectra as complex64 C-contiguous (n_mics, n_blocks >= 1, nfft // 2 + 1), finite (finite=False: left
+    to the caller, e.g. on the bins it uses)."""
     a = np.asarray(spectra)
     if not np.iscomplexobj(a):
         raise ValueError(f"{name}: expected a complex STFT (n_mics, n_blocks, n_bins), found dtype {a.dtype}")
@@ -93,7 +103,8 @@ def check_stft(spectra, n_mics: int, nfft: int, name="stft") -> np.ndarray:
         raise ValueError(f"{name}: expected shape ({n_mics}, n_blocks >= 1, {nfft // 2 + 1}) for {n_mics} mics "
                          f"and nfft={nfft}, found {a.shape}")
     a = np.ascontiguousarray(a, dtype=np.complex64)
-    validate.check_finite(a, name)
+    if finite:
+        validate.check_finite(a, name)
     return a
 
 
@@ -101,6 +112,9 @@ def check_bins(bins, n_bins: int, lo: int = 1, hi=None) -> np.ndarray:
     """bins as a sorted unique int64 array within [lo, hi] (hi default n_bins - 1), at least one."""
     hi = n_bins - 1 if hi is None else hi
     b = np.asarray(bins)
+    if b.dtype == np.int64 and b.ndim == 1 and 0 < b.size and lo <= b[0] and b[-1] <= hi and \
+            (b.size == 1 or bool((b[1:] > b[:-1]).all())):
+        return b  # already sorted, unique and in range: the usual case, without np.unique's copy and sort
     if b.ndim != 1 or b.size < 1 or not np.issubdtype(b.dtype, np.integer):
         raise ValueError(f"bins: expected a non-empty 1-D array of integer bin indices, found dtype {b.dtype} "
                          f"shape {b.shape}")
@@ -110,157 +124,211 @@ def check_bins(bins, n_bins: int, lo: int = 1, hi=None) -> np.ndarray:
 
 
 # --- kernels ---------------------------------------------------------------------------------------------
+# Each kernel is a serial core over a range of directions (or microphones) plus two drivers: one serial, one
+# parallel over chunks. The drivers are distinct functions because Numba's cache is keyed by function: two
+# dispatchers of one function with and without parallel=True share (and overwrite) one cache entry.
+# fastmath without nnan/ninf: a NaN or infinity of the input must still reach the output (checked there).
 
-def _steering_impl(leads_s, bins, d_omega):
-    n_dirs, n_mics = leads_s.shape
+_FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _steering_mic(leads_s, bins, d_omega, m, t_re, t_im):
+    n_dirs = leads_s.shape[0]
     n_k = bins.shape[0]
-    t_re = np.empty((n_k, n_mics, n_dirs), dtype=np.float32)
-    t_im = np.empty((n_k, n_mics, n_dirs), dtype=np.float32)
-    for m in prange(n_mics):
-        phi = np.empty(n_dirs, dtype=np.float64)
-        sr = np.empty(n_dirs, dtype=np.float64)
-        si = np.empty(n_dirs, dtype=np.float64)
-        zr = np.empty(n_dirs, dtype=np.float64)
-        zi = np.empty(n_dirs, dtype=np.float64)
-        for d in range(n_dirs):
-            phi[d] = d_omega * leads_s[d, m]
-            sr[d] = math.cos(phi[d])
-            si[d] = math.sin(phi[d])
-            zr[d] = math.cos(bins[0] * phi[d])
-            zi[d] = math.sin(bins[0] * phi[d])
-            t_re[0, m, d] = zr[d]
-            t_im[0, m, d] = zi[d]
-        walked = 0
-        for s in range(1, n_k):
-            n_steps = bins[s] - bins[s - 1]
-            if n_steps > 16 or walked + n_steps > 64:
-                for d in range(n_dirs):
-                    zr[d] = math.cos(bins[s] * phi[d])
-                    zi[d] = math.sin(bins[s] * phi[d])
-                walked = 0
-            else:
-                for _ in range(n_steps):
-                    for d in range(n_dirs):
-                        r = zr[d] * sr[d] - zi[d] * si[d]
-                        zi[d] = zr[d] * si[d] + zi[d] * sr[d]
-                        zr[d] = r
-                walked += n_steps
+    phi = np.empty(n_dirs, dtype=np.float64)
+    sr = np.empty(n_dirs, dtype=np.float64)
+    si = np.empty(n_dirs, dtype=np.float64)
+    zr = np.empty(n_dirs, dtype=np.float64)
+    zi = np.empty(n_dirs, dtype=np.float64)
+    for d in range(n_dirs):
+        phi[d] = d_omega * leads_s[d, m]
+        sr[d] = math.cos(phi[d])
+        si[d] = math.sin(phi[d])
+        zr[d] = math.cos(bins[0] * phi[d])
+        zi[d] = math.sin(bins[0] * phi[d])
+        t_re[0, m, d] = zr[d]
+        t_im[0, m, d] = zi[d]
+    walked = 0
+    for s in range(1, n_k):
+        n_steps = bins[s] - bins[s - 1]
+        if n_steps > 16 or walked + n_steps > 64:
             for d in range(n_dirs):
-                t_re[s, m, d] = zr[d]
-                t_im[s, m, d] = zi[d]
-    return t_re, t_im
+                zr[d] = math.cos(bins[s] * phi[d])
+                zi[d] = math.sin(bins[s] * phi[d])
+            walked = 0
+        else:
+            for _ in range(n_steps):
+                for d in range(n_dirs):
+                    r = zr[d] * sr[d] - zi[d] * si[d]
+                    zi[d] = zr[d] * si[d] + zi[d] * sr[d]
+                    zr[d] = r
+            walked += n_steps
+        for d in range(n_dirs):
+            t_re[s, m, d] = zr[d]
+            t_im[s, m, d] = zi[d]
 
 
+@njit(cache=True)
+def _steering_ser(leads_s, bins, d_omega, t_re, t_im):
+    for m in range(leads_s.shape[1]):
+        _steering_mic(leads_s, bins, d_omega, m, t_re, t_im)
+
+
+@njit(cache=True, parallel=True)
+def _steering_par(leads_s, bins, d_omega, t_re, t_im):
+    for m in prange(leads_s.shape[1]):
+        _steering_mic(leads_s, bins, d_omega, m, t_re, t_im)
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _phat_cross_impl(spectra, bins, c_re, c_im):
+    """PHAT cross-spectra C_ij = sum_b y_i conj(y_j), y = x / |x|, upper triangle (i <= j) into c_re, c_im
+    (M, M, >= n_sel) float32; the bins are the innermost (vector) loop."""
+    n_mics, n_blocks = spectra.shape[0], spectra.shape[1]
+    n_sel = bins.shape[0]
+    yr = np.empty((n_mics, n_sel), dtype=np.float32)
+    yi = np.empty((n_mics, n_sel), dtype=np.float32)
+    for i in range(n_mics):
+        for j in range(i, n_mics):
+            c_re[i, j, :n_sel] = 0.0
+            c_im[i, j, :n_sel] = 0.0
+    for b in range(n_blocks):
+        for m in range(n_mics):
+            row = spectra[m, b]
+            for s in range(n_sel):
+                v = row[bins[s]]
+                re = v.real
+                im = v.imag
+                a = np.float32(math.sqrt(re * re + im * im))
+                inv = np.float32(0.0) if a == 0.0 else np.float32(1.0) / a  # NaN or infinity give NaN, not 0
+                yr[m, s] = re * inv
+                yi[m, s] = im * inv
+        for i in range(n_mics):
+            for j in range(i, n_mics):
+                cr = c_re[i, j]
+                ci = c_im[i, j]
+                for s in range(n_sel):
+                    cr[s] += yr[i, s] * yr[j, s] + yi[i, s] * yi[j, s]
+                    ci[s] += yi[i, s] * yr[j, s] - yr[i, s] * yi[j, s]
+
+
+@njit(cache=True)
 def _phat_impl(spectra, bins):
     n_mics, n_blocks = spectra.shape[0], spectra.shape[1]
     n_sel = bins.shape[0]
     out = np.zeros((n_sel, n_blocks, n_mics), dtype=np.complex128)
-    for s in prange(n_sel):
+    for s in range(n_sel):
         k = bins[s]
         for b in range(n_blocks):
             for m in range(n_mics):
                 v = complex(spectra[m, b, k].real, spectra[m, b, k].imag)
                 a = abs(v)
-                if a > 0.0:
+                if a != 0.0:
                     out[s, b, m] = v / a
     return out
 
 
-def _cross_impl(y):
-    n_sel, n_blocks, n_mics = y.shape
-    out = np.zeros((n_sel, n_mics, n_mics), dtype=np.complex128)
-    for s in prange(n_sel):
-        for b in range(n_blocks):
-            for i in range(n_mics):
-                yi = y[s, b, i]
-                for j in range(i, n_mics):
-                    out[s, i, j] += yi * np.conj(y[s, b, j])
+@njit(cache=True, fastmath=_FASTMATH)
+def _pairs_chunk(c_re, c_im, t_re, t_im, rows, d0, d1, out):
+    """out[d0:d1] = sum_s (sum_i C_ii + 2 Re sum_{i<j} conj(a_i) C_ij a_j): float32 steering and partial
+    sums per bin, float64 across bins."""
+    n_mics, n_sel = c_re.shape[0], rows.shape[0]
+    n = d1 - d0
+    acc = np.zeros(n, dtype=np.float64)
+    wr = np.empty(n, dtype=np.float32)
+    wi = np.empty(n, dtype=np.float32)
+    pb = np.empty(n, dtype=np.float32)
+    for s in range(n_sel):
+        r = rows[s]
+        diag = 0.0
         for i in range(n_mics):
+            diag += c_re[i, i, s]
+        pb[:] = 0.0
+        for i in range(n_mics - 1):
             for j in range(i + 1, n_mics):
-                out[s, j, i] = np.conj(out[s, i, j])
-    return out
-
-
-def _pairs_impl(c, t_re, t_im, rows, chunk):
-    n_sel, n_mics = c.shape[0], c.shape[1]
-    n_dirs = t_re.shape[2]
-    out = np.empty(n_dirs, dtype=np.float64)
-    n_chunks = (n_dirs + chunk - 1) // chunk
-    for q in prange(n_chunks):
-        d0 = q * chunk
-        n = min(n_dirs, d0 + chunk) - d0
-        acc = np.zeros(n, dtype=np.float64)
-        wr = np.empty(n, dtype=np.float64)
-        wi = np.empty(n, dtype=np.float64)
-        for s in range(n_sel):
-            r = rows[s]
-            diag = 0.0
-            for i in range(n_mics):
-                diag += c[s, i, i].real
-            for d in range(n):
-                acc[d] += diag
-            for i in range(n_mics - 1):
-                wr[:] = 0.0
-                wi[:] = 0.0
-                for j in range(i + 1, n_mics):
-                    cr = c[s, i, j].real
-                    ci = c[s, i, j].imag
-                    ar = t_re[r, j, d0:d0 + n]
-                    ai = t_im[r, j, d0:d0 + n]
+                cr = np.float32(c_re[i, j, s])
+                ci = np.float32(c_im[i, j, s])
+                ar = t_re[r, j, d0:d1]
+                ai = t_im[r, j, d0:d1]
+                if j == i + 1:
+                    for d in range(n):
+                        wr[d] = cr * ar[d] - ci * ai[d]
+                        wi[d] = cr * ai[d] + ci * ar[d]
+                else:
                     for d in range(n):
                         wr[d] += cr * ar[d] - ci * ai[d]
                         wi[d] += cr * ai[d] + ci * ar[d]
-                br = t_re[r, i, d0:d0 + n]
-                bi = t_im[r, i, d0:d0 + n]
-                for d in range(n):
-                    acc[d] += 2.0 * (br[d] * wr[d] + bi[d] * wi[d])  # 2 Re(conj(a_i) w)
-        out[d0:d0 + n] = acc
-    return out
+            br = t_re[r, i, d0:d1]
+            bi = t_im[r, i, d0:d1]
+            for d in range(n):
+                pb[d] += br[d] * wr[d] + bi[d] * wi[d]  # Re(conj(a_i) w)
+        for d in range(n):
+            acc[d] += diag + 2.0 * np.float64(pb[d])
+    out[d0:d1] = acc
 
 
-def _snapshots_impl(y, t_re, t_im, rows, chunk):
-    n_sel, n_blocks, n_mics = y.shape
+@njit(cache=True)
+def _pairs_ser(c_re, c_im, t_re, t_im, rows, chunk, out):
     n_dirs = t_re.shape[2]
-    out = np.empty(n_dirs, dtype=np.float64)
-    n_chunks = (n_dirs + chunk - 1) // chunk
-    for q in prange(n_chunks):
-        d0 = q * chunk
-        n = min(n_dirs, d0 + chunk) - d0
-        acc = np.zeros(n, dtype=np.float64)
-        zr = np.empty(n, dtype=np.float64)
-        zi = np.empty(n, dtype=np.float64)
-        for s in range(n_sel):
-            r = rows[s]
-            for b in range(n_blocks):
-                zr[:] = 0.0
-                zi[:] = 0.0
-                for m in range(n_mics):
-                    yr = y[s, b, m].real
-                    yi = y[s, b, m].imag
-                    ar = t_re[r, m, d0:d0 + n]
-                    ai = t_im[r, m, d0:d0 + n]
-                    for d in range(n):
-                        zr[d] += ar[d] * yr + ai[d] * yi  # conj(a) y
-                        zi[d] += ar[d] * yi - ai[d] * yr
+    for q in range((n_dirs + chunk - 1) // chunk):
+        _pairs_chunk(c_re, c_im, t_re, t_im, rows, q * chunk, min(n_dirs, (q + 1) * chunk), out)
+
+
+@njit(cache=True, parallel=True)
+def _pairs_par(c_re, c_im, t_re, t_im, rows, chunk, out):
+    n_dirs = t_re.shape[2]
+    for q in prange((n_dirs + chunk - 1) // chunk):
+        _pairs_chunk(c_re, c_im, t_re, t_im, rows, q * chunk, min(n_dirs, (q + 1) * chunk), out)
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _snapshots_chunk(y, t_re, t_im, rows, d0, d1, out):
+    """out[d0:d1] = sum_s sum_b |a^H y_b|^2."""
+    n_sel, n_blocks, n_mics = y.shape
+    n = d1 - d0
+    acc = np.zeros(n, dtype=np.float64)
+    zr = np.empty(n, dtype=np.float64)
+    zi = np.empty(n, dtype=np.float64)
+    for s in range(n_sel):
+        r = rows[s]
+        for b in range(n_blocks):
+            zr[:] = 0.0
+            zi[:] = 0.0
+            for m in range(n_mics):
+                yr = y[s, b, m].real
+                yi = y[s, b, m].imag
                 for d in range(n):
-                    acc[d] += zr[d] * zr[d] + zi[d] * zi[d]
-        out[d0:d0 + n] = acc
-    return out
+                    ar = t_re[r, m, d0 + d]
+                    ai = t_im[r, m, d0 + d]
+                    zr[d] += ar * yr + ai * yi  # conj(a) y
+                    zi[d] += ar * yi - ai * yr
+            for d in range(n):
+                acc[d] += zr[d] * zr[d] + zi[d] * zi[d]
+    for d in range(n):
+        out[d0 + d] = acc[d]
 
 
-# Each core is compiled twice: parallel (prange over directions) for big grids, serial for small ones, where
-# waking the thread pool costs more than it saves (and much more on a loaded machine).
-_steering_par = njit(cache=True, parallel=True)(_steering_impl)
-_steering_ser = njit(cache=True)(_steering_impl)
-_phat_ser = njit(cache=True)(_phat_impl)
-_cross_ser = njit(cache=True)(_cross_impl)
-_pairs_par = njit(cache=True, parallel=True)(_pairs_impl)
-_pairs_ser = njit(cache=True)(_pairs_impl)
-_snapshots_par = njit(cache=True, parallel=True)(_snapshots_impl)
-_snapshots_ser = njit(cache=True)(_snapshots_impl)
+@njit(cache=True)
+def _snapshots_ser(y, t_re, t_im, rows, chunk, out):
+    n_dirs = t_re.shape[2]
+    for q in range((n_dirs + chunk - 1) // chunk):
+        _snapshots_chunk(y, t_re, t_im, rows, q * chunk, min(n_dirs, (q + 1) * chunk), out)
 
-PARALLEL_MIN_WORK = 2_000_000  #: multiply-adds per call above which the parallel cores are used
-DIRECTION_CHUNK = 64  #: directions per inner vector loop
+
+@njit(cache=True, parallel=True)
+def _snapshots_par(y, t_re, t_im, rows, chunk, out):
+    n_dirs = t_re.shape[2]
+    for q in prange((n_dirs + chunk - 1) // chunk):
+        _snapshots_chunk(y, t_re, t_im, rows, q * chunk, min(n_dirs, (q + 1) * chunk), out)
+
+
+#: multiply-adds per call above which the parallel drivers are used. Waking the second thread costs ~0.1 ms
+#: on an idle 2-core machine and ~10 ms on a loaded one (measured, load 6 on 2 cores: 360 directions x 102
+#: bins x 8 mics 0.18 ms serial, 10 ms parallel; 6840 directions 10.7 ms serial, 8.2 ms parallel), so only
+#: maps of tens of ms go parallel.
+PARALLEL_MIN_WORK = 50_000_000
+DIRECTION_CHUNK = 512  #: directions per inner vector loop (the float32 partial sums stay in L1)
 
 
 def steering_table(leads_s, bins, d_omega):
@@ -272,49 +340,252 @@ def steering_table(leads_s, bins, d_omega):
     """
     leads_s = np.ascontiguousarray(leads_s, dtype=np.float64)
     bins = np.ascontiguousarray(bins, dtype=np.int64)
+    n_dirs, n_mics = leads_s.shape
+    t_re = np.empty((bins.size, n_mics, n_dirs), dtype=np.float32)
+    t_im = np.empty((bins.size, n_mics, n_dirs), dtype=np.float32)
     work = leads_s.size * max(int(bins[-1] - bins[0]), bins.size) * 4
     f = _steering_par if work > PARALLEL_MIN_WORK else _steering_ser
-    return f(leads_s, bins, float(d_omega))
+    f(leads_s, bins, float(d_omega), t_re, t_im)
+    return t_re, t_im
 
 
 def phat_normalise(spectra, bins):
     """Y = X / |X| at the bins: spectra (M, n_blocks, n_bins) complex64 -> (n_sel, n_blocks, M) complex128;
     bins with |X| = 0 give 0."""
-    return _phat_ser(spectra, np.ascontiguousarray(bins, dtype=np.int64))
+    return _phat_impl(spectra, np.ascontiguousarray(bins, dtype=np.int64))
+
+
+def phat_cross_spectra(spectra, bins, out=None):
+    """PHAT cross-spectra C_ij = sum_b y_i y_j^* at the bins, y = X / |X| (0 where |X| = 0): spectra
+    (M, n_blocks, n_bins) complex64 C-contiguous -> (re, im), each float32 (M, M, n_sel), upper triangle
+    (i <= j) only, summed in float32 (relative error ~1e-7 for tens of blocks); out: such a pair with room
+    for n_sel bins to fill, or None."""
+    bins = np.ascontiguousarray(bins, dtype=np.int64)
+    n_mics = spectra.shape[0]
+    if out is None or out[0].shape[2] < bins.size:
+        out = (np.empty((n_mics, n_mics, bins.size), np.float32), np.empty((n_mics, n_mics, bins.size), np.float32))
+    _phat_cross_impl(spectra, bins, out[0], out[1])
+    return out
 
 
 def cross_spectra(y):
     """C[s] = sum_b y[s, b] y[s, b]^H: (n_sel, n_blocks, M) -> (n_sel, M, M) complex128."""
-    return _cross_ser(y)
+    y = np.asarray(y)
+    return np.einsum("sbi,sbj->sij", y, y.conj())
 
 
-def steered_power(y, c, table, rows):
+def steered_power(y, c, table, rows, out=None):
     """sum over the selected bins (and blocks) of |a^H y|^2 per direction, float64 (n_dirs,).
 
-    y (n_sel, n_blocks, M) complex128; c: cross_spectra(y) for the pair form, or None for the snapshot form;
+    y (n_sel, n_blocks, M) complex128 PHAT snapshots for the snapshot form (c None); c: the pair form's
+    cross-spectra, either complex (n_sel, M, M) or (re, im) float32 (M, M, >= n_sel) from phat_cross_spectra
+    (upper triangle used), y then unused;
     table: (re, im) from steering_table; rows (n_sel,) int64: the table row of each selected bin.
     """
     t_re, t_im = table
-    n_sel, n_blocks, n_mics = y.shape
     n_dirs = t_re.shape[2]
     rows = np.ascontiguousarray(rows, dtype=np.int64)
+    out = np.empty(n_dirs, dtype=np.float64) if out is None else out
     if c is None:
+        n_sel, n_blocks, n_mics = y.shape
         work = n_dirs * n_sel * n_blocks * n_mics
         f = _snapshots_par if work > PARALLEL_MIN_WORK else _snapshots_ser
-        return f(y, t_re, t_im, rows, DIRECTION_CHUNK)
+        f(y, t_re, t_im, rows, DIRECTION_CHUNK, out)
+        return out
+    if not isinstance(c, tuple):
+        c = tuple(np.ascontiguousarray(v.transpose(1, 2, 0), dtype=np.float32) for v in (c.real, c.imag))
+    n_sel, n_mics = rows.size, c[0].shape[0]
     work = n_dirs * n_sel * n_mics * (n_mics - 1) // 2
     f = _pairs_par if work > PARALLEL_MIN_WORK else _pairs_ser
-    return f(c, t_re, t_im, rows, DIRECTION_CHUNK)
+    f(c[0], c[1], t_re, t_im, rows, DIRECTION_CHUNK, out)
+    return out
 
 
-def _evaluate(y, c, table, rows, n_mics):
-    """SRP per direction, normalised to [0, 1]; c is None for the snapshot form."""
-    n_sel, n_blocks = y.shape[0], y.shape[1]
-    return steered_power(y, c, table, rows) / (n_blocks * n_sel * n_mics * n_mics)
+def _evaluate(y, c, table, rows, n_mics, n_blocks, out=None):
+    """SRP per direction, normalised to [0, 1]; c None: the snapshot form from y."""
+    p = steered_power(y, c, table, rows, out)
+    p *= 1.0 / (n_blocks * rows.size * n_mics * n_mics)
+    return p
 
 
-def _use_snapshots(n_blocks, n_mics) -> bool:
-    return n_blocks <= (n_mics + 1) / 2
+def _phat_terms(x, b, n_mics, buffers=None):
+    """(y, c) of one update: y None (pair form) and c the PHAT cross-spectra (re, im) (M, M, >= n_sel).
+
+    Non-finite spectra at the bins used are refused here, from C's diagonal (a NaN or infinity in X_m gives
+    NaN in C_mm), not by scanning the whole STFT."""
+    c = phat_cross_spectra(x, b, buffers)
+    finite = np.isfinite(np.einsum("iis->s", c[0][:, :, :b.size]))
+    if not finite.all():
+        k = int(b[int(np.argmin(finite))])
+        raise ValueError(f"spectra: expected finite values at the bins used, found NaN or infinity at bin {k}")
+    return None, c
+
+
+# --- full azimuth rings: circular harmonics ----------------------------------------------------------------
+# On a ring of azimuths at one elevation, the pair term conj(a_i) a_j = exp(j w (lead_j - lead_i)) with
+# lead_j - lead_i = (rho cos el cos(az - psi) + dz sin el) / c (rho, psi, dz: the pair's horizontal length,
+# direction and height difference) expands by Jacobi-Anger into sum_n j^n J_n(w rho cos el / c) e^{jn(az - psi)}.
+# So P(az) = sum_k C_kii + 2 Re sum_n G_n e^{jn az}, G_n = sum_k sum_{i<j} C_kij H_kijn: one product per pair
+# and harmonic (|n| <= N_k ~ w rho_max / c + 15) instead of one per pair and direction, then an FFT over the
+# ring. Exact for any geometry (2-D or 3-D) when the azimuths cover the circle uniformly; the series is cut
+# where |J_n| < RING_TRUNCATION (power error < 1e-6 of the normalised [0, 1] scale).
+
+RING_TRUNCATION = 1e-9
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _ring_coefficients(c_re, c_im, t, n_max, rows, f_re, f_im):
+    """f[e, n] = sum_s sum_{i<j} (Re C_ij[s] A + Im C_ij[s] B)[e, rows[s], pair, n] for 0 <= n <= n_max."""
+    n_el = t.shape[0]
+    n_mics = c_re.shape[0]
+    for e in range(n_el):
+        fr = f_re[e]
+        fi = f_im[e]
+        fr[:] = 0.0
+        fi[:] = 0.0
+        for s in range(rows.shape[0]):
+            r = rows[s]
+            m = n_max[r] + 1
+            q = 0
+            for i in range(n_mics - 1):
+                for j in range(i + 1, n_mics):
+                    cr = c_re[i, j, s]
+                    ci = c_im[i, j, s]
+                    tab = t[e, r, q]
+                    a_re = tab[0]
+                    a_im = tab[1]
+                    b_re = tab[2]
+                    b_im = tab[3]
+                    for n in range(m):
+                        fr[n] += cr * a_re[n] + ci * b_re[n]
+                        fi[n] += cr * a_im[n] + ci * b_im[n]
+                    q += 1
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _ring_coefficients_planar(c_re, c_im, t, n_max, rows, n_even, f_re, f_im):
+    """As _ring_coefficients when every pair is level on the ring (dz sin el = 0): there A_n = 0 for odd n and
+    B_n = 0 for even n, so t (n_el, n_k, n_pairs, 2, N + 1) holds K = A (even n, first n_even slots) or B (odd
+    n, after them) and f[n] = sum Re C K_n (even) or Im C K_n (odd): half the products."""
+    n_el = t.shape[0]
+    n_mics = c_re.shape[0]
+    for e in range(n_el):
+        fr = f_re[e]
+        fi = f_im[e]
+        fr[:] = 0.0
+        fi[:] = 0.0
+        for s in range(rows.shape[0]):
+            r = rows[s]
+            hi_even = n_max[r] // 2 + 1
+            hi_odd = n_even + (n_max[r] + 1) // 2
+            q = 0
+            for i in range(n_mics - 1):
+                for j in range(i + 1, n_mics):
+                    cr = np.float64(c_re[i, j, s])
+                    ci = np.float64(c_im[i, j, s])
+                    k_re = t[e, r, q, 0]
+                    k_im = t[e, r, q, 1]
+                    for n in range(hi_even):
+                        fr[n] += cr * k_re[n]
+                        fi[n] += cr * k_im[n]
+                    for n in range(n_even, hi_odd):
+                        fr[n] += ci * k_re[n]
+                        fi[n] += ci * k_im[n]
+                    q += 1
+
+
+def ring_tables(mic_positions_m, elevation_rad, bins, d_omega, c_mps=SPEED_OF_SOUND_MPS, *, azimuth0_rad=0.0,
+                n_az=360):
+    """Circular-harmonic tables of the rings of n_az azimuths azimuth0_rad + 2 pi q / n_az at elevation_rad
+    (n_el,) for the bins (n_k,): (t, n_max, azimuth0_rad, n_az, order).
+
+    t float64 (n_el, n_k, n_pairs, 4, N + 1): (Re A, Im A, Re B, Im B) for the harmonics n = 0..N (or
+    (n_el, n_k, n_pairs, 2, N + 1) when every pair is level on the rings, see _ring_coefficients_planar), with
+    A_n = H_n + conj(H_-n), B_n = j (H_n - conj(H_-n)) (A_0 = H_0, B_0 = j H_0) and H_n = j^n J_n(w rho cos el / c)
+    e^{-jn psi} e^{j w dz sin el / c}, so that C H_n + conj(C H_-n) = Re(C) A_n + Im(C) B_n; n_max (n_k,) int64:
+    the order kept per bin (|J_n| >= RING_TRUNCATION); order: the harmonic at each slot of t's last axis.
+    Pairs (i < j) in row-major order."""
+    p = np.asarray(mic_positions_m, dtype=np.float64)
+    el = np.asarray(elevation_rad, dtype=np.float64)
+    w = np.asarray(bins, dtype=np.float64) * d_omega
+    iu, ju = np.triu_indices(p.shape[0], 1)
+    d = p[ju] - p[iu]
+    rho = np.hypot(d[:, 0], d[:, 1])
+    psi = np.arctan2(d[:, 1], d[:, 0])
+    x_max = w * rho.max() * np.abs(np.cos(el)).max() / c_mps  # (n_k,)
+    orders = np.arange(int(x_max.max()) + 60)
+    big = np.abs(scipy.special.jv(orders[None, :], x_max[:, None])) >= RING_TRUNCATION  # (n_k, n_orders)
+    n_max = (orders.size - 1 - np.argmax(big[:, ::-1], axis=1)).astype(np.int64)  # last order above the cut
+    top = int(n_max.max())
+    x = w[None, :, None, None] * rho[None, None, :, None] * np.cos(el)[:, None, None, None] / c_mps
+    lift = np.exp(1j * w[None, :, None, None] * d[:, 2][None, None, :, None] * np.sin(el)[:, None, None, None]
+                  / c_mps)
+
+    n = np.arange(top + 1)
+    bessel = scipy.special.jv(n, x)  # (n_el, n_k, n_pairs, N + 1); J_-n = (-1)^n J_n
+    turn = np.exp(-1j * n * psi[:, None])  # (n_pairs, N + 1)
+    hp = bessel * (1j ** n) * turn * lift  # H_n
+    hm_conj = np.conj(bessel * ((-1.0) ** n) * (1j ** -n.astype(float)) * np.conj(turn) * lift)  # conj(H_-n)
+    a = hp + hm_conj
+    b = 1j * (hp - hm_conj)
+    a[..., 0], b[..., 0] = hp[..., 0], 1j * hp[..., 0]
+    keep = n[None, None, None, :] <= n_max[None, :, None, None]
+    if np.all(np.abs(d[:, 2])[None, :] * np.abs(np.sin(el))[:, None] * w.max() / c_mps < 1e-12):  # level pairs
+        order = np.concatenate([n[0::2], n[1::2]])
+        k = np.where(order % 2 == 0, a[..., order], b[..., order]) * keep[..., order]
+        t = np.stack([k.real, k.imag], axis=3)
+    else:
+        order = n
+        t = np.stack([a.real * keep, a.imag * keep, b.real * keep, b.imag * keep], axis=3)
+    return np.ascontiguousarray(t), n_max, float(azimuth0_rad), int(n_az), order
+
+
+def ring_power(c, rings, rows):
+    """sum over the selected bins of a^H C a on the rings of ring_tables: float64 (n_el * n_az,).
+    c: (re, im) from phat_cross_spectra; rows (n_sel,) int64: the table row of each selected bin."""
+    t, n_max, az0, n_az, order = rings
+    n_el, top = t.shape[0], t.shape[4] - 1
+    f_re = np.empty((n_el, top + 1))
+    f_im = np.empty((n_el, top + 1))
+    if t.shape[3] == 2:
+        _ring_coefficients_planar(c[0], c[1], t, n_max, rows, top // 2 + 1, f_re, f_im)
+        f = np.empty((n_el, top + 1), dtype=np.complex128)
+        f[:, order] = f_re + 1j * f_im
+    else:
+        _ring_coefficients(c[0], c[1], t, n_max, rows, f_re, f_im)
+        f = f_re + 1j * f_im
+    if az0 != 0.0:
+        f *= np.exp(1j * az0 * np.arange(top + 1))
+    diag = float(np.einsum("iis->", c[0][:, :, :rows.size], dtype=np.float64))
+    if 2 * top < n_az:  # P = D + 2 Re sum_n F_n e^{j 2 pi n q / n_az} = D + n_az irfft(F with F_0 doubled)
+        f[:, 0] = 2.0 * f[:, 0].real
+        p = np.fft.irfft(f, n_az, axis=1)
+        p *= n_az
+    else:  # harmonics beyond the ring's Nyquist alias exactly onto its samples
+        folded = np.zeros((n_el, n_az), dtype=np.complex128)
+        np.add.at(folded, (slice(None), np.arange(top + 1) % n_az), f)
+        p = 2.0 * (n_az * np.fft.ifft(folded, axis=1)).real
+    p += diag
+    return p.ravel()
+
+
+def _uniform_ring(az) -> bool:
+    """True when the azimuths are az[0] + 2 pi q / n (q = 0..n-1), n >= 3, within 1e-9 rad."""
+    n = az.size
+    return n >= 3 and bool(np.all(np.abs(az - (az[0] + 2 * np.pi * np.arange(n) / n)) < 1e-9))
+
+
+def _ring_pays(p, n_az, el, bins, d_omega, c_mps) -> bool:
+    """The ring form when its products (orders estimated as w rho_max / c + 15) are under half the direct
+    form's and its tables under TABLE_CACHE_BYTES."""
+    n_mics = p.shape[0]
+    n_pairs = n_mics * (n_mics - 1) // 2
+    rho_max = float(np.max(np.hypot(*(p[:, None, :2] - p[None, :, :2]).transpose(2, 0, 1))))
+    n_est = np.ceil(np.asarray(bins) * d_omega * rho_max / c_mps) + 15
+    ring = el.size * n_pairs * float(np.sum(n_est + 1))
+    direct = n_az * el.size * bins.size * (n_pairs + n_mics)
+    size = el.size * bins.size * n_pairs * (n_est.max() + 1) * 32
+    return ring < 0.5 * direct and size <= TABLE_CACHE_BYTES
 
 
 # --- plain function: SRP on any grid -----------------------------------------------------------------------
@@ -324,23 +595,85 @@ def srp_phat_map(spectra, mic_positions_m, *, fs_hz: float, nfft: int, bins, azi
     """SRP-PHAT on the grid azimuth_rad (n_az,) x elevation_rad (n_el,): float32 (n_el, n_az) in [0, 1].
 
     spectra: STFT (n_mics, n_blocks, nfft // 2 + 1) of one update; bins: the bin indices used (1..nfft // 2).
-    Steering is computed for this call (use ``SrpPhat`` to reuse tables across updates).
+    The steering table of the last few set-ups (geometry, fs_hz, nfft, c_mps, bins, grid; tables up to
+    TABLE_CACHE_BYTES) is kept between calls; ``SrpPhat`` adds coarse-to-fine search.
     """
+    key = _setup_key(mic_positions_m, fs_hz, nfft, c_mps, bins, azimuth_rad, elevation_rad)
+    setup = None if key is None else _TABLES.get(key)
+    if setup is None:  # validated and built once per set-up; later calls with the same inputs reuse both
+        setup = _map_setup(mic_positions_m, fs_hz, nfft, c_mps, bins, azimuth_rad, elevation_rad)
+        if key is not None:
+            _TABLES.put(key, setup)
+    kind, table, b, rows, n_mics, nfft, shape = setup
+    x = check_stft(spectra, n_mics, nfft, finite=False)
+    n_blocks = x.shape[1]
+    if kind == "ring":  # circular harmonics
+        _, cs = _phat_terms(x, b, n_mics)
+        power = ring_power(cs, table, rows)
+    else:
+        y, cs = _phat_terms(x, b, n_mics)
+        power = steered_power(y, cs, table, rows)
+    power *= 1.0 / (n_blocks * b.size * n_mics * n_mics)
+    return power.astype(np.float32).reshape(shape)
+
+
+def _setup_key(*inputs):
+    """A hashable key of srp_phat_map's set-up inputs as given (dtype, shape and bytes of each array), or None."""
+    try:
+        parts = []
+        for v in inputs:
+            a = np.asarray(v)
+            parts.append((a.dtype.str, a.shape, a.tobytes()) if a.dtype != object else hash(v))
+        return tuple(parts)
+    except (TypeError, ValueError):
+        return None
+
+
+def _map_setup(mic_positions_m, fs_hz, nfft, c_mps, bins, azimuth_rad, elevation_rad):
+    """Validated set-up of srp_phat_map: (kind, table, bins, rows, n_mics, nfft, (n_el, n_az))."""
     p = check_positions(mic_positions_m)
     nfft = validate.int_in_range("nfft", nfft, 2, 1 << 24)
     fs = validate.positive_float("fs_hz", fs_hz)
     c = validate.positive_float("c_mps", c_mps)
-    x = check_stft(spectra, p.shape[0], nfft)
     b = check_bins(bins, nfft // 2 + 1)
     az = _angles("azimuth_rad", azimuth_rad, -4 * math.pi, 4 * math.pi)
     el = _angles("elevation_rad", elevation_rad, -math.pi / 2, math.pi / 2)
-    aa, ee = np.meshgrid(az, el)
-    leads = plane_wave_leads_s(p, aa.ravel(), ee.ravel(), c)
-    table = steering_table(leads, b, 2 * np.pi * fs / nfft)
-    y = phat_normalise(x, b)
-    cs = None if _use_snapshots(x.shape[1], p.shape[0]) else cross_spectra(y)
+    d_omega = 2 * np.pi * fs / nfft
     rows = np.arange(b.size, dtype=np.int64)
-    return _evaluate(y, cs, table, rows, p.shape[0]).reshape(el.size, az.size).astype(np.float32)
+    if _uniform_ring(az) and _ring_pays(p, az.size, el, b, d_omega, c):
+        kind, table = "ring", ring_tables(p, el, b, d_omega, c, azimuth0_rad=float(az[0]), n_az=az.size)
+    else:
+        aa, ee = np.meshgrid(az, el)
+        kind, table = "steering", steering_table(plane_wave_leads_s(p, aa.ravel(), ee.ravel(), c), b, d_omega)
+    return kind, table, b, rows, p.shape[0], nfft, (el.size, az.size)
+
+
+FINE_RING_BYTES = 16 << 20  #: SrpPhat keeps an azimuth-only search's fine ring table up to this size
+TABLE_CACHE_BYTES = 64 << 20  #: srp_phat_map keeps steering tables up to this size, the last 4 set-ups
+
+
+class _TableCache:
+    """The last few steering tables by set-up key (least recently used dropped first)."""
+
+    def __init__(self, max_entries: int = 4):
+        self.max_entries = max_entries
+        self._items: dict = {}
+
+    def get(self, key):
+        setup = self._items.pop(key, None)
+        if setup is not None:
+            self._items[key] = setup  # most recent last
+        return setup
+
+    def put(self, key, setup) -> None:
+        if sum(a.nbytes for a in setup[1] if isinstance(a, np.ndarray)) > TABLE_CACHE_BYTES:
+            return
+        self._items[key] = setup
+        while len(self._items) > self.max_entries:
+            self._items.pop(next(iter(self._items)))
+
+
+_TABLES = _TableCache()
 
 
 def _angles(name, values, lo, hi) -> np.ndarray:
@@ -364,6 +697,7 @@ class SrpPhat:
     grid: +-0.6 coarse_step_deg around each coarse peak in fine_step_deg steps. The table covers the bins in
     [band_min_hz, band_max_hz] (default 0 to min(fs / 2, 4000 Hz)); its size is n_bins x n_dirs x n_mics x 8
     bytes (8 mics, 5 degree grid over a hemisphere, nfft 512: 1.4 MB per bin row set, 9 MB in all).
+    One update at a time: the cross-spectra buffers are kept by the object (not to be shared between threads).
     """
 
     def __init__(self, mic_positions_m, *, fs_hz: float, nfft: int, c_mps: float = SPEED_OF_SOUND_MPS,
@@ -402,28 +736,53 @@ class SrpPhat:
         band_bins = np.arange(self.bin_lo, self.bin_hi + 1, dtype=np.int64)
         self._table = steering_table(leads, band_bins, self._d_omega)
 
+        self._band_bins = band_bins
+        self._c_buffers = (np.zeros((self.n_mics, self.n_mics, band_bins.size), np.float32),
+                           np.zeros((self.n_mics, self.n_mics, band_bins.size), np.float32))
+        n = int(math.ceil(0.6 * self.coarse_step_deg / self.fine_step_deg))
+        self._fine_offsets_rad = math.radians(self.fine_step_deg) * np.arange(-n, n + 1)
+        self._fine_ring = self._fine_ring_table(n, band_bins)
+        self._pole_rows = [i for i in (0, self.elevation_rad.size - 1)
+                           if abs(abs(float(self.elevation_rad[i])) - math.pi / 2) < 1e-9]
+
+    def _fine_ring_table(self, n, band_bins):
+        """For an azimuth-only search whose fine steps divide the coarse steps and the circle: the steering
+        table of the whole fine ring, padded by n steps each side so that every fine window is a slice,
+        if under FINE_RING_BYTES; else None (fine grids are then steered per update)."""
+        ratio = self.coarse_step_deg / self.fine_step_deg
+        n_ring = 360.0 / self.fine_step_deg
+        if self.el_min_deg != self.el_max_deg or abs(ratio - round(ratio)) > 1e-9 or \
+                abs(n_ring - round(n_ring)) > 1e-9 or \
+                (round(n_ring) + 2 * n) * self.n_mics * band_bins.size * 8 > FINE_RING_BYTES:
+            return None
+        az = math.radians(self.fine_step_deg) * np.arange(-n, round(n_ring) + n)
+        el = np.full(az.size, math.radians(self.el_min_deg))
+        table = steering_table(plane_wave_leads_s(self.mic_positions_m, az, el, self.c_mps), band_bins,
+                               self._d_omega)
+        return table, az, int(round(ratio))
+
     @property
     def _d_omega(self) -> float:
         return 2.0 * np.pi * self.fs_hz / self.nfft
 
     def _prepare(self, spectra, bins):
-        x = check_stft(spectra, self.n_mics, self.nfft)
+        """(bins, y, c) of one update (see _phat_terms); the cross-spectra fill buffers kept by the object
+        (one update at a time: an SrpPhat is not to be shared between threads)."""
+        x = check_stft(spectra, self.n_mics, self.nfft, finite=False)
         if bins is None:
-            b = np.arange(self.bin_lo, self.bin_hi + 1, dtype=np.int64)
+            b = self._band_bins
         else:
             b = check_bins(bins, self.nfft // 2 + 1, self.bin_lo, self.bin_hi)
-        y = phat_normalise(x, b)
-        c = None if _use_snapshots(x.shape[1], self.n_mics) else cross_spectra(y)
-        return b, y, c
+        y, c = _phat_terms(x, b, self.n_mics, self._c_buffers)
+        return b, y, c, x.shape[1]
 
     def coarse_map(self, spectra, bins=None) -> np.ndarray:
         """SRP on the coarse grid, float32 (n_el, n_az); bins default: every bin of the table's band."""
-        b, y, c = self._prepare(spectra, bins)
-        return self._coarse(b, y, c)
+        return self._coarse(*self._prepare(spectra, bins))
 
-    def _coarse(self, b, y, c):
-        p = _evaluate(y, c, self._table, b - self.bin_lo, self.n_mics)
-        return p.reshape(self.elevation_rad.size, self.azimuth_rad.size).astype(np.float32)
+    def _coarse(self, b, y, c, n_blocks):
+        p = _evaluate(y, c, self._table, b - self.bin_lo, self.n_mics, n_blocks)
+        return p.astype(np.float32).reshape(self.elevation_rad.size, self.azimuth_rad.size)
 
     def locate(self, spectra, bins=None, *, n_peaks: int = 1, min_separation_deg=None) -> SrpResult:
         """Coarse map, then the n_peaks strongest coarse local maxima (at least min_separation_deg apart,
@@ -432,33 +791,43 @@ class SrpPhat:
         n_peaks = validate.int_in_range("n_peaks", n_peaks, 1, 64)
         sep = 2 * self.coarse_step_deg if min_separation_deg is None else \
             validate.float_in_range("min_separation_deg", min_separation_deg, 0.0, 180.0)
-        b, y, c = self._prepare(spectra, bins)
-        power = self._coarse(b, y, c)
+        update = self._prepare(spectra, bins)
+        power = self._coarse(*update)
+        if n_peaks == 1:
+            i_el, i_az = divmod(int(np.argmax(power)), power.shape[1])
+            if i_el not in self._pole_rows:  # the strongest cell is the strongest local maximum
+                peak = self._refine(*update, self.azimuth_rad[i_az], self.elevation_rad[i_el], i_az)
+                return SrpResult(azimuth_rad=self.azimuth_rad, elevation_rad=self.elevation_rad, power=power,
+                                 peaks=np.array([peak], dtype=np.float64))
         peaks = []
         for i_el, i_az in _local_maxima(power, self.elevation_rad):
             az, el = self.azimuth_rad[i_az], self.elevation_rad[i_el]
             if any(_angle_between(az, el, q[0], q[1]) < math.radians(sep) for q in peaks):
                 continue
-            peaks.append(self._refine(b, y, c, az, el))
+            peaks.append(self._refine(*update, az, el, i_az))
             if len(peaks) == n_peaks:
                 break
         peaks = np.array(sorted(peaks, key=lambda q: -q[2]), dtype=np.float64).reshape(-1, 3)
         return SrpResult(azimuth_rad=self.azimuth_rad, elevation_rad=self.elevation_rad, power=power, peaks=peaks)
 
-    def _refine(self, b, y, c, az, el):
-        step = math.radians(self.fine_step_deg)
-        n = int(math.ceil(0.6 * self.coarse_step_deg / self.fine_step_deg))
-        az_f = az + step * np.arange(-n, n + 1)
+    def _refine(self, b, y, c, n_blocks, az, el, i_az):
+        if self._fine_ring is not None:  # azimuth only: the window of the fine ring's table
+            (t_re, t_im), ring_az, ratio = self._fine_ring
+            window = slice(i_az * ratio, i_az * ratio + self._fine_offsets_rad.size)
+            p = _evaluate(y, c, (t_re[:, :, window], t_im[:, :, window]), b - self.bin_lo, self.n_mics, n_blocks)
+            i = int(np.argmax(p))
+            return (float(ring_az[window][i] % (2 * math.pi)), float(el), float(p[i]))
+        az_f = az + self._fine_offsets_rad
         if self.el_min_deg == self.el_max_deg:
             el_f = np.array([math.radians(self.el_min_deg)])
         else:
-            el_f = el + step * np.arange(-n, n + 1)
+            el_f = el + self._fine_offsets_rad
             el_f = el_f[(el_f >= math.radians(self.el_min_deg) - 1e-12) &
                         (el_f <= math.radians(self.el_max_deg) + 1e-12)]
         aa, ee = np.meshgrid(az_f, el_f)
         leads = plane_wave_leads_s(self.mic_positions_m, aa.ravel(), ee.ravel(), self.c_mps)
         table = steering_table(leads, b, self._d_omega)
-        p = _evaluate(y, c, table, np.arange(b.size, dtype=np.int64), self.n_mics)
+        p = _evaluate(y, c, table, np.arange(b.size, dtype=np.int64), self.n_mics, n_blocks)
         i = int(np.argmax(p))
         return (float(aa.ravel()[i] % (2 * math.pi)), float(ee.ravel()[i]), float(p[i]))
 

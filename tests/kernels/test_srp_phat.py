@@ -1,4 +1,5 @@
-"""SRP-PHAT: equivalence with the NumPy reference (snapshot and pair forms, planar and 3-D arrays), a drone comb at
+"""SRP-PHAT: equivalence with the NumPy reference (1 to 14 blocks, steering-table and circular-harmonic ring forms,
+planar and 3-D arrays; float32 steering and cross-spectra: within 2e-6 on the [0, 1] power scale), a drone comb at
 azimuth 40 deg, elevation 20 deg located by the 8-mic circular array and the UMA-16 on its harmonic bins, coarse to
 fine equal to a fine full grid, the planar mirror ambiguity, two sources 30 deg apart, bad input refused."""
 
@@ -10,6 +11,7 @@ import pytest
 from sensorkit.formats.array_geometry import circular_array, uma16_array
 from sensorkit.kernels.acoustic_reference import srp_phat_map_reference
 from sensorkit.kernels.harmonic import detect_harmonics, harmonic_bin_set
+from sensorkit.kernels import srp_phat as srp_module
 from sensorkit.kernels.srp_phat import SrpPhat, is_horizontal_planar, plane_wave_leads_s, srp_phat_map
 from sensorkit.kernels.stft import stft
 
@@ -58,17 +60,53 @@ def wrap_deg(d):
 
 
 @pytest.mark.parametrize("mics", [circular_array(8, 0.1), uma16_array(), array_3d()], ids=["circ8", "uma16", "3d"])
-@pytest.mark.parametrize("n_blocks", [3, 14])  # 3 blocks: snapshot form; 14: pair form
-def test_matches_reference(mics, n_blocks):
+@pytest.mark.parametrize("n_blocks", [1, 3, 14])
+@pytest.mark.parametrize("grid", ["ring", "arc"])  # 48 azimuths around the circle (circular harmonics) or 40 of them
+def test_matches_reference(mics, n_blocks, grid, monkeypatch):
+    monkeypatch.setattr(srp_module, "_TABLES", srp_module._TableCache())
     x = stft(plane_waves(mics, [(40, 20, comb(180.0, 1))]), nfft=NFFT)[:, :n_blocks]
     bins = np.array([11, 12, 23, 34, 45, 46, 100, 300])
-    az = np.radians(np.arange(0.0, 360.0, 7.5))
+    az = np.radians(np.arange(0.0, 360.0 if grid == "ring" else 300.0, 7.5) + 1.25)
     el = np.radians(np.arange(-90.0, 90.1, 15.0))
     got = srp_phat_map(x, mics, fs_hz=FS_HZ, nfft=NFFT, bins=bins, azimuth_rad=az, elevation_rad=el)
     ref = srp_phat_map_reference(x, mics, FS_HZ, NFFT, bins, az, el)
     assert got.dtype == np.float32 and got.shape == (el.size, az.size)
     np.testing.assert_allclose(got, ref, atol=2e-6)
     assert ref.max() > 0.5 and ref.min() >= 0.0
+    [setup] = srp_module._TABLES._items.values()
+    assert setup[0] == ("ring" if grid == "ring" else "steering")
+
+
+def test_ring_form_equals_direct_form_on_the_pyroomacoustics_set_up(monkeypatch):
+    """8-mic circle, nfft 512 at 16 kHz, bins 10..111 (300-3500 Hz), 360 azimuths at 1 deg: the circular-
+    harmonic form (its series cut at |J_n| < 1e-9) and the steering table give the same map (measured 3e-8)."""
+    mics = circular_array(8, 0.1)
+    x = stft(plane_waves(mics, [(40, 0, comb(180.0, 1))]), nfft=512, hop=256)[:, :12]
+    kw = dict(fs_hz=FS_HZ, nfft=512, bins=np.arange(10, 112), azimuth_rad=np.radians(np.arange(360.0)),
+              elevation_rad=[0.0])
+    ring = srp_phat_map(x, mics, **kw)
+    monkeypatch.setattr(srp_module, "_ring_pays", lambda *a: False)
+    monkeypatch.setattr(srp_module, "_TABLES", srp_module._TableCache())
+    direct = srp_phat_map(x, mics, **kw)
+    assert [setup[0] for setup in srp_module._TABLES._items.values()] == ["steering"]
+    np.testing.assert_allclose(ring, direct, atol=1e-6)
+    assert int(np.argmax(ring)) == 40 and ring.max() > 0.5
+
+
+def test_non_finite_spectra_refused_only_at_the_bins_used():
+    mics = circular_array(8, 0.1)
+    x = stft(plane_waves(mics, [(40, 20, comb(180.0, 1))]), nfft=NFFT)
+    srp = SrpPhat(mics, fs_hz=FS_HZ, nfft=NFFT)
+    for n_blocks in (1, 14):
+        bad = x[:, :n_blocks].copy()
+        bad[5, -1, 40] = np.nan
+        assert np.isfinite(srp.locate(bad, [20, 21, 60]).peaks).all()
+        with pytest.raises(ValueError, match="finite values at the bins used, found NaN or infinity at bin 40"):
+            srp.locate(bad, [20, 40, 60])
+        bad[5, -1, 40] = np.inf
+        with pytest.raises(ValueError, match="at bin 40"):
+            srp_phat_map(bad, mics, fs_hz=FS_HZ, nfft=NFFT, bins=[40], azimuth_rad=np.radians(np.arange(0, 360, 5.0)),
+                         elevation_rad=[0.0])
 
 
 def test_class_coarse_map_equals_the_plain_function():
