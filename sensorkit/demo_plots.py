@@ -10,34 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sensorkit.plots import new_figure, pixel_edges, save_png
+
 __all__ = ["plot_bearing_time", "plot_lane_truth_map", "plot_raw_bscans", "plot_spectrogram"]
-
-FIGSIZE_IN = (8.0, 5.0)
-DPI = 100
-
-
-def _figure(figsize_in=FIGSIZE_IN):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize_in, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, out) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png", dpi=DPI)
-    return out
-
-
-def _edges(c) -> tuple[float, float]:
-    c = np.asarray(c, dtype=np.float64)
-    if c.size < 2:
-        return float(c[0]) - 0.5, float(c[0]) + 0.5
-    step = (c[-1] - c[0]) / (c.size - 1)
-    return float(c[0] - step / 2), float(c[-1] + step / 2)
 
 
 def plot_lane_truth_map(result, truth: list[dict], out, halo_m: float = 0.15) -> Path:
@@ -45,13 +20,13 @@ def plot_lane_truth_map(result, truth: list[dict], out, halo_m: float = 0.15) ->
     scoring halo) and clutter (white squares), and the detections (crosses coloured by score, alarms thick)."""
     import matplotlib
 
-    fig = _figure((8.0, 3.6))
+    fig = new_figure((8.0, 3.6))
     ax = fig.add_subplot(1, 1, 1)
     t = result.parameters["config"]["score_threshold"]
     if result.y_m is not None:
         panel = np.max(result.envelope, axis=2).T
-        x0, x1 = _edges(result.x_m)
-        y0, y1 = _edges(result.y_m)
+        x0, x1 = pixel_edges(result.x_m)
+        y0, y1 = pixel_edges(result.y_m)
         top = float(np.percentile(panel, 99.5)) or 1.0
         im = ax.imshow(panel, extent=(x0, x1, y0, y1), origin="lower", cmap="gray", vmin=0.0, vmax=top,
                        aspect="equal", interpolation="nearest")
@@ -75,7 +50,7 @@ def plot_lane_truth_map(result, truth: list[dict], out, halo_m: float = 0.15) ->
     n_alarms = sum(d.score >= t for d in result.detections)
     ax.set_title(f"lane: truth (red: mines with the {halo_m:g} m halo, white: clutter) and {n_alarms} alarms "
                  f"(x, score >= {t:.2f})", fontsize=9)
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def plot_raw_bscans(line, result, out_dir, *, max_plots: int = 4) -> list[Path]:
@@ -94,10 +69,10 @@ def plot_raw_bscans(line, result, out_dir, *, max_plots: int = 4) -> list[Path]:
         c = int(np.argmin(np.abs(ch_y - d.y_m)))
         panel = traces[order, c, :]
         panel = panel - np.median(panel, axis=0, keepdims=True)  # the direct wave and the ground echo removed
-        fig = _figure()
+        fig = new_figure()
         ax = fig.add_subplot(1, 1, 1)
         down = np.arange(panel.shape[1]) * line.dt_s * 1e9
-        x0, x1 = _edges(x[order])
+        x0, x1 = pixel_edges(x[order])
         lim = float(np.percentile(np.abs(panel), 99.5)) or 1.0
         im = ax.imshow(panel.T, extent=(x0, x1, down[-1], down[0]), aspect="auto", cmap="gray", vmin=-lim,
                        vmax=lim, interpolation="nearest")
@@ -107,14 +82,14 @@ def plot_raw_bscans(line, result, out_dir, *, max_plots: int = 4) -> list[Path]:
         ax.set_title(f"raw B-scan, channel {c} (y = {ch_y[c]:+.2f} m), mean trace removed: detection {n + 1} at "
                      f"x {d.x_m:.2f} m, depth {d.depth_m:.2f} m, score {d.score:.2f}", fontsize=9)
         fig.colorbar(im, ax=ax, label="counts")
-        paths.append(_save(fig, Path(out_dir) / f"bscan_det{n + 1:02d}.png"))
+        paths.append(save_png(fig, Path(out_dir) / f"bscan_det{n + 1:02d}.png"))
     return paths
 
 
 def plot_spectrogram(result, truth: list[dict], truth_times_s, out, n_harmonics: int = 6) -> Path:
     """Channel-mean spectrogram (dB) of the recording with the drones' true blade-passing frequency and its
     harmonics (dashed) and the fundamentals of the confirmed tracks (dots)."""
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
     spec = np.asarray(result.spectrogram_db, dtype=np.float64)
     times = np.asarray(result.spectrogram_times_s)
@@ -123,8 +98,8 @@ def plot_spectrogram(result, truth: list[dict], truth_times_s, out, n_harmonics:
         f_top = min(float(freqs[-1]), 2000.0)
         keep = freqs <= f_top
         lo, hi = np.percentile(spec[:, keep], [5, 99.5])
-        t0, t1 = _edges(times)
-        f0, f1 = _edges(freqs[keep])
+        t0, t1 = pixel_edges(times)
+        f0, f1 = pixel_edges(freqs[keep])
         im = ax.imshow(spec[:, keep].T, extent=(t0, t1, f0, f1), origin="lower", aspect="auto", cmap="magma",
                        vmin=lo, vmax=hi, interpolation="nearest")
         fig.colorbar(im, ax=ax, label="power (dB)")
@@ -141,7 +116,7 @@ def plot_spectrogram(result, truth: list[dict], truth_times_s, out, n_harmonics:
     ax.set_title("spectrogram (channel mean); dashed: true harmonics; white dots: tracked fundamentals", fontsize=9)
     if truth:
         ax.legend(loc="upper right", fontsize=7)
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def plot_bearing_time(result, truth: list[dict], truth_times_s, out) -> Path:
@@ -149,7 +124,7 @@ def plot_bearing_time(result, truth: list[dict], truth_times_s, out) -> Path:
     (lines) and the updates of each confirmed track (dots, one colour per track)."""
     import matplotlib
 
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
     for k, d in enumerate(truth):
         az = np.asarray(d["azimuth_deg"], dtype=np.float64).copy()
@@ -168,4 +143,4 @@ def plot_bearing_time(result, truth: list[dict], truth_times_s, out) -> Path:
     ax.set_title("bearing-time: true azimuths (wide lines) and confirmed tracks (dots)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=7, ncol=2)
-    return _save(fig, out)
+    return save_png(fig, out)

@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FIGSIZE_IN", "DPI", "brightest_depth_index", "image_envelope", "plot_bscan", "plot_depth_slice",
-           "plot_section"]
+__all__ = ["FIGSIZE_IN", "DPI", "brightest_depth_index", "image_envelope", "new_figure", "pixel_edges", "plot_bscan",
+           "plot_depth_slice", "plot_section", "save_png"]
 
 FIGSIZE_IN = (8.0, 5.0)
 DPI = 100
 
 
-def _figure(figsize_in):
+def new_figure(figsize_in=FIGSIZE_IN):
+    """A matplotlib Figure of figsize_in (width, height) inches at DPI, constrained layout, on the Agg canvas."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -35,14 +36,15 @@ def _figure(figsize_in):
     return fig
 
 
-def _save(fig, out) -> Path:
+def save_png(fig, out) -> Path:
+    """Write fig as a PNG at DPI to out (its folder made when missing); returns the path."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", dpi=DPI)
     return out
 
 
-def _edges(centres: np.ndarray) -> tuple[float, float]:
+def pixel_edges(centres: np.ndarray) -> tuple[float, float]:
     """Extent of pixel edges around regularly spaced centres (half a step beyond each end)."""
     c = np.asarray(centres, dtype=np.float64)
     if c.size < 2:
@@ -147,12 +149,12 @@ def plot_bscan(traces, *, out, x_m=None, dt_s: float | None = None, depth_m=None
         if down.shape != (a.shape[1],):
             raise ValueError(f"depth_m: expected {a.shape[1]} depths (one per sample), found shape {down.shape}")
     panel = image_envelope(a) if envelope else a
-    x0, x1 = _edges(x)
-    d0, d1 = _edges(down)
-    fig = _figure(figsize_in)
+    x0, x1 = pixel_edges(x)
+    d0, d1 = pixel_edges(down)
+    fig = new_figure(figsize_in)
     _draw(fig, panel.T, (x0, x1, d1, d0), xlabel, ylabel, title, "envelope" if envelope else "amplitude",
           signed=not envelope)
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def plot_depth_slice(image, x_m, y_m, depth_m, *, depth: float, out, title: str | None = None,
@@ -171,14 +173,14 @@ def plot_depth_slice(image, x_m, y_m, depth_m, *, depth: float, out, title: str 
         panel = a[:, :, k].T  # rows y, columns x
     else:
         panel = (image_envelope(a) if envelope else a)[:, :, k].T
-    x0, x1 = _edges(x)
-    y0, y1 = _edges(y)
+    x0, x1 = pixel_edges(x)
+    y0, y1 = pixel_edges(y)
     ratio = (y1 - y0) / (x1 - x0)
-    fig = _figure(figsize_in)
+    fig = new_figure(figsize_in)
     _draw(fig, panel, (x0, x1, y0, y1), "x (m)", "y (m)", title or f"depth slice at {z[k]:.3f} m",
           "envelope" if envelope else "amplitude", signed=not envelope,
           aspect="equal" if 0.25 <= ratio <= 4.0 else "auto", origin="lower")  # a map: y grows upward
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def plot_section(image, x_m, y_m, depth_m, *, out, x: float | None = None, y: float | None = None,
@@ -200,9 +202,9 @@ def plot_section(image, x_m, y_m, depth_m, *, out, x: float | None = None, y: fl
         panel, across, label, where = a[i, :, :], ys, "y (m)", f" at x = {xs[i]:.3f} m"
     if envelope:
         panel = image_envelope(panel)
-    h0, h1 = _edges(across)
-    d0, d1 = _edges(z)
-    fig = _figure(figsize_in)
+    h0, h1 = pixel_edges(across)
+    d0, d1 = pixel_edges(z)
+    fig = new_figure(figsize_in)
     _draw(fig, panel.T, (h0, h1, d1, d0), label, "depth (m)", title or f"section{where}",
           "envelope" if envelope else "amplitude", signed=not envelope)
-    return _save(fig, out)
+    return save_png(fig, out)

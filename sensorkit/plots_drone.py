@@ -16,26 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sensorkit.plots import new_figure, save_png
+
 __all__ = ["plot_azimuth_time", "plot_drone_result", "plot_pd_curves", "plot_polar", "plot_spectrogram"]
-
-FIGSIZE_IN = (8.0, 5.0)
-DPI = 100
-
-
-def _figure(figsize_in=FIGSIZE_IN):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize_in, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, out) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png", dpi=DPI)
-    return out
 
 
 def _colour(i):
@@ -46,7 +29,7 @@ def _colour(i):
 
 def plot_spectrogram(result, out, n_harmonics: int = 8) -> Path:
     """Spectrogram (dB) with each detection's fundamental and harmonics marked."""
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
     s = result.spectrogram_db
     t = result.spectrogram_times_s
@@ -70,12 +53,12 @@ def plot_spectrogram(result, out, n_harmonics: int = 8) -> Path:
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz)")
     ax.set_title("spectrogram with detected rotor fundamentals (white: tracked) and harmonics")
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def plot_azimuth_time(result, out) -> Path:
     """Azimuth (degrees) against time: detections and tracks."""
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
     d = result.detections
     ok = np.isfinite(d["azimuth_rad"])
@@ -96,12 +79,12 @@ def plot_azimuth_time(result, out) -> Path:
     ax.set_title("azimuth-time map")
     if result.tracks:
         ax.legend(loc="upper right", fontsize=7)
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def plot_polar(result, out) -> Path:
     """Tracks on a polar plot: angle = azimuth, radius = 90 - elevation (degrees)."""
-    fig = _figure((6.0, 6.0))
+    fig = new_figure((6.0, 6.0))
     ax = fig.add_subplot(1, 1, 1, projection="polar")
     for i, t in enumerate(result.tracks):
         ax.plot(t.azimuth_rad, 90.0 - t.elevation_deg(), color=_colour(i), lw=2.0 if t.confirmed else 1.0,
@@ -112,7 +95,7 @@ def plot_polar(result, out) -> Path:
     ax.set_title("tracks (radius: 90 - elevation, deg; azimuth from +x)")
     if result.tracks:
         ax.legend(loc="lower right", fontsize=7)
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def plot_drone_result(result, out_dir, stem: str = "drones") -> list[str]:
@@ -127,7 +110,7 @@ def plot_drone_result(result, out_dir, stem: str = "drones") -> list[str]:
 
 def plot_pd_curves(report: dict, out) -> Path:
     """Detection probability against range (left) and SNR (right) from a sensorkit.scoring.drones report."""
-    fig = _figure()
+    fig = new_figure()
     for k, (key, label) in enumerate((("pd_by_range", "range (m)"), ("pd_by_snr", "SNR (dB)"))):
         ax = fig.add_subplot(1, 2, k + 1)
         bins = [b for b in report[key] if b["pd"] is not None]
@@ -142,4 +125,4 @@ def plot_pd_curves(report: dict, out) -> Path:
         ax.grid(alpha=0.3)
     fig.suptitle(f"Pd per {report['config']['window_s']:g} s window (tolerance {report['config']['tolerance_deg']:g}"
                  f" deg; numbers: windows)")
-    return _save(fig, out)
+    return save_png(fig, out)

@@ -21,7 +21,6 @@ Other detectors plug in as sub-commands: a module sensorkit/cli/detect_<kind>_cm
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import math
 import sys
@@ -30,21 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sensorkit.cli._plugins import add_plugin_parsers
+
 PLUGINS = ("sensorkit.cli.detect_drones_cmd",)  # one line per detector living in its own module
 RESULTS_GROUP = "results/landmine"
 CSV_COLUMNS = ("source", "x_m", "y_m", "depth_m", "size_m", "amplitude", "score", "alarm", "lat", "lon", "snr_db",
                "width_m", "polarity", "area_m2")
-
-
-def _plugins():
-    out = []
-    for name in PLUGINS:
-        try:
-            out.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return out
 
 
 def add_parser(subparsers) -> None:
@@ -53,8 +43,7 @@ def add_parser(subparsers) -> None:
     kinds = parser.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
     _add_mines(kinds)
-    for module in _plugins():
-        module.add_parser(kinds)
+    add_plugin_parsers(kinds, PLUGINS)
 
 
 def _add_mines(kinds) -> None:

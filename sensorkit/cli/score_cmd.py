@@ -16,23 +16,13 @@ Other scorers plug in as sub-commands: a module sensorkit/cli/score_<kind>_cmd.p
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 from pathlib import Path
 
+from sensorkit.cli._plugins import add_plugin_parsers
+
 PLUGINS = ("sensorkit.cli.score_drones_cmd",)  # one line per scorer living in its own module
-
-
-def _plugins():
-    out = []
-    for name in PLUGINS:
-        try:
-            out.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return out
 
 
 def add_parser(subparsers) -> None:
@@ -53,8 +43,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, metavar="DIR", help="folder of the report (default: <first DET>_score)")
     p.add_argument("--json", action="store_true", help="print the report (without the per-object rows) as JSON")
     p.set_defaults(run=run_mines)
-    for module in _plugins():
-        module.add_parser(kinds)
+    add_plugin_parsers(kinds, PLUGINS)
 
 
 def _threshold_of(path: Path) -> float | None:

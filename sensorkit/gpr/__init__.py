@@ -15,7 +15,7 @@ The names below are importable from this package too (``from sensorkit.gpr impor
 on first use, so importing another module of the package does not load Numba and the kernels.
 """
 
-import importlib
+from sensorkit._lazy import lazy_exports
 
 _MODULES = {
     "sensorkit.gpr.migration": ("KirchhoffConfig", "MigratedImage", "PhaseShiftConfig", "StoltConfig",
@@ -28,12 +28,4 @@ _MODULES = {
 }
 _LAZY = {name: module for module, names in _MODULES.items() for name in names}
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'sensorkit.gpr' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _LAZY)

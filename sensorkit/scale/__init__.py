@@ -9,7 +9,7 @@ The names below are importable from this package too; they are loaded on first u
 does not load Dask, Numba or the pipelines.
 """
 
-import importlib
+from sensorkit._lazy import lazy_exports
 
 _LAZY = {
     "JOBS": "sensorkit.scale.jobs", "JobUnavailable": "sensorkit.scale.jobs", "resolve_job": "sensorkit.scale.jobs",
@@ -19,12 +19,4 @@ _LAZY = {
     "migrate_tiled": "sensorkit.scale.tiling", "plan_tiles": "sensorkit.scale.tiling",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'sensorkit.scale' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _LAZY)

@@ -14,7 +14,7 @@ The names below are importable from this package too (``from sensorkit.synth imp
 loaded on first use, so importing another module of the package does not load Numba and the models.
 """
 
-import importlib
+from sensorkit._lazy import lazy_exports
 
 _LAZY = {
     "Antenna": "sensorkit.synth.gpr", "GprScene": "sensorkit.synth.gpr", "Scatterer": "sensorkit.synth.gpr",
@@ -32,12 +32,4 @@ _LAZY = {
     "speed_of_sound_mps": "sensorkit.synth.air_absorption",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'sensorkit.synth' has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _LAZY)
