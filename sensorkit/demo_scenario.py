@@ -164,24 +164,18 @@ class LaneTraceSource:
             self.objects.append((obj.footprint(), reach, dataclasses.replace(quiet, scatterers=parts)))
 
     def __call__(self, xy_m, n_samples, dt_s, stacks, seed):
+        from sensorkit.synth.demining import distance_to_segment
+
         xy = np.asarray(xy_m, dtype=np.float64)
         bg = self.background
         if stacks > 1 and bg.noise_rms > 0:
             bg = dataclasses.replace(bg, noise_rms=bg.noise_rms / math.sqrt(stacks))
         out = np.asarray(self._simulate(bg, xy, n_samples, dt_s, seed=seed), dtype=np.float64)
         for ((x0, y0), (x1, y1)), reach, scene in self.objects:
-            near = _distance_to_segment(xy[:, 0], xy[:, 1], (x0, y0), (x1, y1)) <= reach
+            near = distance_to_segment(xy[:, 0], xy[:, 1], (x0, y0), (x1, y1)) <= reach
             if near.any():
                 out[near] += self._simulate(scene, xy[near], n_samples, dt_s, seed=0)
         return out
-
-
-def _distance_to_segment(px, py, a, b) -> np.ndarray:
-    ax, ay = a
-    dx, dy = b[0] - ax, b[1] - ay
-    n2 = dx * dx + dy * dy
-    t = np.clip(((px - ax) * dx + (py - ay) * dy) / n2, 0.0, 1.0) if n2 > 0 else 0.0
-    return np.hypot(px - (ax + t * dx), py - (ay + t * dy))
 
 
 @dataclass

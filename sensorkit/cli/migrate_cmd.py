@@ -111,12 +111,10 @@ def _time_zero_ns(args, lines) -> tuple[list[float], str]:
 
 
 def _check_lines(lines) -> None:
+    from sensorkit.gpr.load import check_same_sampling
+
+    check_same_sampling(lines, "inputs")
     first = lines[0]
-    for line in lines[1:]:
-        if not math.isclose(line.dt_s, first.dt_s, rel_tol=1e-9) or line.n_samples != first.n_samples:
-            raise ValueError(f"inputs: expected lines sharing one sampling, found {first.name!r} with "
-                             f"{first.n_samples} samples of {first.dt_s * 1e9:.5g} ns and {line.name!r} with "
-                             f"{line.n_samples} of {line.dt_s * 1e9:.5g} ns")
     if len(lines) > 1 or np.asarray(first.traces).ndim == 3:
         for line in lines:
             if not np.all(np.isfinite(line.trace_meta["y_m"])):

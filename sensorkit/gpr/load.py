@@ -14,7 +14,7 @@ from pathlib import Path
 from sensorkit.errors import FormatError
 from sensorkit.formats.base import GprLine
 
-__all__ = ["RECORDING_SUFFIXES", "is_migrated_image", "load_gpr", "load_image"]
+__all__ = ["RECORDING_SUFFIXES", "check_same_sampling", "is_migrated_image", "load_gpr", "load_image"]
 
 RECORDING_SUFFIXES = (".h5", ".hdf5")
 
@@ -60,6 +60,17 @@ def load_gpr(inputs, *, line_spacing_m: float | None = None, line_start_m: float
             raise ValueError(f"line_spacing_m: expected a spacing > 0 m, found {line_spacing_m!r}")
         lines = assign_line_offsets(lines, line_spacing_m, line_start_m)
     return lines
+
+
+def check_same_sampling(lines, what: str) -> None:
+    """ValueError naming ``what`` (the argument, e.g. "inputs") unless every line has the first one's dt_s
+    (relative tolerance 1e-9) and n_samples."""
+    first = lines[0]
+    for line in lines[1:]:
+        if not math.isclose(line.dt_s, first.dt_s, rel_tol=1e-9) or line.n_samples != first.n_samples:
+            raise ValueError(f"{what}: expected lines sharing one sampling, found {first.name!r} with "
+                             f"{first.n_samples} samples of {first.dt_s * 1e9:.5g} ns and {line.name!r} with "
+                             f"{line.n_samples} of {line.dt_s * 1e9:.5g} ns")
 
 
 def is_migrated_image(path) -> bool:

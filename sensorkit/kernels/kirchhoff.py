@@ -94,6 +94,16 @@ def check_traces(data, ndim: int) -> np.ndarray:
     return a
 
 
+def check_migration_grid(data, ndim: int, dt_s, dx_m, dy_m, depth_m):
+    """The arguments every migration shares, checked: (data (check_traces), dt_s, dx_m, dy_m (1.0 for a line,
+    ndim 2), depth_m (check_depth_axis)); ValueError naming the argument."""
+    a = check_traces(data, ndim)
+    dt = validate.positive_float("dt_s", dt_s)
+    dx = validate.positive_float("dx_m", dx_m)
+    dy = validate.positive_float("dy_m", dy_m) if ndim == 3 else 1.0
+    return a, dt, dx, dy, check_depth_axis(depth_m)
+
+
 # --- trace pre-processing -----------------------------------------------------------------------------------
 
 
@@ -449,11 +459,7 @@ def _plan(nx, ny, nt, dt_s, dx_m, dy_m, depth_m, v, height_m, refraction, apertu
 
 def _check_common(data, ndim, dt_s, dx_m, dy_m, depth_m, velocity_mps, height_m, aperture_m, max_angle_deg,
                   **flags):
-    a = check_traces(data, ndim)
-    dt = validate.positive_float("dt_s", dt_s)
-    dx = validate.positive_float("dx_m", dx_m)
-    dy = validate.positive_float("dy_m", dy_m) if ndim == 3 else 1.0
-    z = check_depth_axis(depth_m)
+    a, dt, dx, dy, z = check_migration_grid(data, ndim, dt_s, dx_m, dy_m, depth_m)
     v = check_velocity("velocity_mps", velocity_mps)
     h = check_height(height_m)
     ap = validate.positive_float("aperture_m", aperture_m)

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sensorkit.formats.base import GprLine
+from sensorkit.gpr.load import check_same_sampling
 from sensorkit.gpr.georef import survey_to_lat_lon
 
 __all__ = ["C0_M_PER_NS", "Detection", "LandmineConfig", "LandmineResult", "detect_mines", "detect_mines_array"]
@@ -526,12 +527,8 @@ def detect_mines(lines: list[GprLine], config: LandmineConfig | None = None, *, 
         lines = [lines]
     if not lines:
         raise ValueError("lines: expected at least one GPR line, found none")
+    check_same_sampling(lines, "lines")
     first = lines[0]
-    for line in lines[1:]:
-        if not math.isclose(line.dt_s, first.dt_s, rel_tol=1e-9) or line.n_samples != first.n_samples:
-            raise ValueError(f"lines: expected lines sharing one sampling, found {first.name!r} with {first.n_samples} "
-                             f"samples of {first.dt_s * 1e9:.5g} ns and {line.name!r} with {line.n_samples} of "
-                             f"{line.dt_s * 1e9:.5g} ns")
     t_all = time.perf_counter()
     t = time.perf_counter()
     positioned, notes = _with_positions(lines, config)

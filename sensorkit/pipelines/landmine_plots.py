@@ -16,26 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sensorkit.plots import new_figure, pixel_edges, save_png
+
 __all__ = ["plot_detections"]
-
-FIGSIZE_IN = (8.0, 5.0)
-DPI = 100
-
-
-def _figure():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=FIGSIZE_IN, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _edges(c: np.ndarray) -> tuple[float, float]:
-    if c.size < 2:
-        return float(c[0]) - 0.5, float(c[0]) + 0.5
-    step = (c[-1] - c[0]) / (c.size - 1)
-    return float(c[0] - step / 2), float(c[-1] + step / 2)
 
 
 def _top(panel: np.ndarray) -> float:
@@ -58,18 +41,12 @@ def _marks(ax, dets, threshold, horizontal: str, vertical: str):
                     color="white" if alarm else "lightgrey")
 
 
-def _save(fig, path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI)
-    return str(path)
-
-
 def _section(result, out: Path, title: str, j: int | None, dets, threshold) -> str:
     env = result.envelope if j is None else result.envelope[:, j, :]
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
-    x0, x1 = _edges(result.x_m)
-    z0, z1 = _edges(result.depth_m)
+    x0, x1 = pixel_edges(result.x_m)
+    z0, z1 = pixel_edges(result.depth_m)
     im = ax.imshow(env.T, extent=(x0, x1, z1, z0), aspect="auto", cmap="viridis", vmin=0.0, vmax=_top(env),
                    interpolation="nearest")
     _marks(ax, dets, threshold, "x_m", "depth_m")
@@ -77,7 +54,7 @@ def _section(result, out: Path, title: str, j: int | None, dets, threshold) -> s
     ax.set_ylabel("depth (m)")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="envelope")
-    return _save(fig, out)
+    return str(save_png(fig, out))
 
 
 def plot_detections(result, out_dir, *, stem: str = "detections", threshold: float | None = None,
@@ -96,11 +73,11 @@ def plot_detections(result, out_dir, *, stem: str = "detections", threshold: flo
         rms = np.sqrt(np.mean(result.envelope.astype(np.float64) ** 2, axis=(0, 1)))
         k = int(np.argmax(rms))
     z = float(result.depth_m[k])
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot(1, 1, 1)
     panel = result.envelope[:, :, k].T
-    x0, x1 = _edges(result.x_m)
-    y0, y1 = _edges(result.y_m)
+    x0, x1 = pixel_edges(result.x_m)
+    y0, y1 = pixel_edges(result.y_m)
     ratio = (y1 - y0) / (x1 - x0)
     im = ax.imshow(panel, extent=(x0, x1, y0, y1), origin="lower", cmap="viridis", vmin=0.0, vmax=_top(panel),
                    aspect="equal" if 0.25 <= ratio <= 4.0 else "auto", interpolation="nearest")
@@ -109,7 +86,7 @@ def plot_detections(result, out_dir, *, stem: str = "detections", threshold: flo
     ax.set_ylabel("y (m)")
     ax.set_title(f"{stem}: envelope at {z:.3f} m, {len(dets)} detections ({len(alarms)} with score >= {t:.2f})")
     fig.colorbar(im, ax=ax, label="envelope")
-    paths = [_save(fig, out / f"{stem}_map_{z:.3f}m.png")]
+    paths = [str(save_png(fig, out / f"{stem}_map_{z:.3f}m.png"))]
     for n, d in enumerate(dets[:max_sections]):
         j = int(np.argmin(np.abs(result.y_m - d.y_m)))
         same = [e for e in dets if abs(e.y_m - result.y_m[j]) <= 0.5 * abs(result.y_m[1] - result.y_m[0]) + 1e-9

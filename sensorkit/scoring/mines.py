@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sensorkit.errors import FormatError
+
 __all__ = ["DEFAULT_HALO_M", "DEPTH_BINS_M", "match_detections", "plot_roc", "read_detections", "read_truth",
            "roc_curve", "score_mines", "write_report"]
 
@@ -193,7 +195,10 @@ def score_mines(detections, truth, *, area_m2: float, halo_m: float = DEFAULT_HA
 # ------------------------------------------------------------------------------------------------ files
 
 def read_truth(path) -> list[dict]:
-    """Truth rows from a CSV with at least x_m, y_m (and kind, type, depth_m, soil, lane, id when present)."""
+    """Truth rows from a CSV with at least x_m, y_m (and kind, type, depth_m, size_m, soil, lane, id when present):
+    x_m, y_m as float, depth_m and size_m as float when not empty, the rest as text. Truth CSVs of
+    sensorkit.synth.demining (write_truth_csv) read back equal to the rows written (numbers to 0.1 mm).
+    FormatError naming the file, the row (counted from 1 at the header) and the column on bad input."""
     path = Path(path)
     try:
         with open(path, newline="") as f:
@@ -201,21 +206,25 @@ def read_truth(path) -> list[dict]:
             fields = reader.fieldnames or []
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ValueError(f"{path}: expected a truth CSV, could not read it: {exc}") from None
+        raise FormatError(path, "file", "a readable truth CSV", str(exc)) from None
     for need in ("x_m", "y_m"):
         if need not in fields:
-            raise ValueError(f"{path}: column {need!r}: expected a truth CSV with x_m, y_m (kind, type, depth_m, soil, "
-                             f"lane optional), found columns {fields}")
+            raise FormatError(path, f"column {need!r}", "a truth CSV with x_m, y_m (kind, type, depth_m, size_m, "
+                              "soil, lane optional)", f"columns {fields}")
     out = []
     for i, row in enumerate(rows):
         parsed = dict(row)
         for key in ("x_m", "y_m", "depth_m", "size_m"):
-            if key in row and row[key] not in (None, ""):
-                try:
-                    parsed[key] = float(row[key])
-                except ValueError:
-                    raise ValueError(f"{path}: row {i + 2}, column {key!r}: expected a number, found {row[key]!r}") \
-                        from None
+            value = row.get(key)
+            if value in (None, "") and key in ("depth_m", "size_m"):
+                continue
+            try:
+                parsed[key] = float(value)
+            except (TypeError, ValueError):
+                raise FormatError(path, f"row {i + 2}, column {key!r}", "a number",
+                                  "nothing" if value is None else value) from None
+            if key in ("x_m", "y_m") and not math.isfinite(parsed[key]):
+                raise FormatError(path, f"row {i + 2}, column {key!r}", "a finite number", value)
         out.append(parsed)
     return out
 
@@ -274,11 +283,9 @@ def _jsonable(value):
 
 def plot_roc(report: dict, out) -> Path:
     """PNG of the ROC (PD against false alarms per m2) with the operating point at the report's threshold."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from sensorkit.plots import new_figure, save_png
 
-    fig = Figure(figsize=(6, 5), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure((6.0, 5.0))
     ax = fig.add_subplot(1, 1, 1)
     fa = [p["fa_per_m2"] for p in report["roc"]]
     pd = [p["pd"] for p in report["roc"]]
@@ -292,7 +299,4 @@ def plot_roc(report: dict, out) -> Path:
     ax.set_xlim(left=0.0)
     ax.set_title(f"{report['n_mines']} mines, {report['area_m2']:.1f} m2, halo {report['halo_m']} m")
     ax.legend(loc="lower right", fontsize=8)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png")
-    return out
+    return save_png(fig, out)

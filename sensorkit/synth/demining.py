@@ -45,15 +45,16 @@ import numpy as np
 
 from sensorkit.kernels import gpr_forward as fwd
 from sensorkit.kernels.traveltime import C0_MPS
+from sensorkit.scoring.mines import read_truth
 from sensorkit.synth.gpr import Antenna, GprScene, forward_settings, scene_config, scene_elements, simulate_swath
 from sensorkit.synth.mines import (CLUTTER_TYPES, MINE_TYPES, SOIL_TYPES, BuriedObject, draw_object, make_soil,
                                    object_scatterers)
 from sensorkit.synth.soil import velocity_mps
 from sensorkit.synth.wavelets import Wavelet
 
-__all__ = ["DATASET_KIND", "TRUTH_COLUMNS", "Lane", "SpecError", "check_spec", "generate_mine_lanes",
-           "lane_antenna_heights", "lane_from_spec", "lane_seed", "load_spec", "make_lane", "make_lane_files",
-           "mine_lanes_truth", "random_lane", "read_truth_csv", "simulate_lane", "write_lane_recording",
+__all__ = ["DATASET_KIND", "TRUTH_COLUMNS", "Lane", "SpecError", "check_spec", "distance_to_segment",
+           "generate_mine_lanes", "lane_antenna_heights", "lane_from_spec", "lane_seed", "load_spec", "make_lane",
+           "make_lane_files", "mine_lanes_truth", "random_lane", "simulate_lane", "write_lane_recording",
            "write_truth_csv"]
 
 DATASET_KIND = "gpr-mines"
@@ -269,7 +270,7 @@ def random_lane(name: str, soil: str, mine_types: list[str], clutter_types: list
     return make_lane(soil, placed, seed=seed, name=name, size_x_m=size_x_m, size_y_m=size_y_m, **lane_options)
 
 
-def _distance_to_segment(px, py, a, b) -> np.ndarray:
+def distance_to_segment(px, py, a, b) -> np.ndarray:
     """Horizontal distance (m) of points (px, py) to the segment a-b."""
     ax, ay = a
     dx, dy = b[0] - ax, b[1] - ay
@@ -331,7 +332,7 @@ def simulate_lane(lane: Lane, *, dx_m: float = 0.02, channel_spacing_m: float = 
     for obj, scatterers in zip(lane.objects, _object_groups(lane)):
         (x0, y0), (x1, y1) = obj.footprint()
         reach = TRACE_REACH_M + 0.5 * max(obj.size_m, obj.height_m)
-        near = _distance_to_segment(gx, gy, (x0, y0), (x1, y1)) <= reach
+        near = distance_to_segment(gx, gy, (x0, y0), (x1, y1)) <= reach
         if not near.any():
             continue
         line.traces[near] += _render_object(dataclasses.replace(quiet, scatterers=scatterers), gx[near], gy[near],
@@ -492,21 +493,6 @@ def write_truth_csv(rows: list[dict], path) -> Path:
     return path
 
 
-def read_truth_csv(path) -> list[dict]:
-    """Truth rows from a truth CSV (x_m, y_m, depth_m, size_m as float); ValueError naming the file."""
-    path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or tuple(reader.fieldnames) != TRUTH_COLUMNS:
-                raise ValueError(f"{path}: expected the columns {', '.join(TRUTH_COLUMNS)}, found "
-                                 f"{reader.fieldnames}")
-            return [{k: (float(v) if k in ("x_m", "y_m", "depth_m", "size_m") else v) for k, v in row.items()}
-                    for row in reader]
-    except (UnicodeDecodeError, csv.Error, TypeError) as exc:
-        raise ValueError(f"{path}: expected a truth CSV, could not read it: {exc}") from None
-
-
 def write_lane_recording(line, path, *, overwrite: bool = True) -> Path:
     """Write one simulated lane (a GprLine swath) as a sensorkit recording with a single GPR stream."""
     from sensorkit.store.writer import RecordingWriter
@@ -553,7 +539,7 @@ def generate_mine_lanes(spec: dict, out_dir, progress=None) -> list[Path]:
     for i, entry in enumerate(lanes):
         written = make_lane_files(spec, i, out)
         paths.extend(written)
-        truth.extend(read_truth_csv(written[1]))
+        truth.extend(read_truth(written[1]))
         if progress is not None:
             progress(i + 1, len(lanes), entry["id"])
     paths.append(write_truth_csv(truth, out / "truth.csv"))

@@ -107,3 +107,22 @@ def test_files_round_trip(tmp_path):
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="column 'x_m'"):
         read_truth(bad)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x_m,y_m\n0.5,abc\n", r"row 2, column 'y_m': expected a number, found 'abc'"),
+    ("x_m,y_m\n0.5,\n", r"row 2, column 'y_m'"),
+    ("x_m,y_m\nnan,0.2\n", r"row 2, column 'x_m'"),
+    ("depth_m\n0.1\n", r"column 'x_m'"),
+])
+def test_a_bad_truth_file_is_a_format_error_naming_file_row_and_column(tmp_path, text, message):
+    from sensorkit.errors import FormatError
+    from sensorkit.scoring.mines import read_truth
+
+    path = tmp_path / "truth.csv"
+    path.write_text(text)
+    with pytest.raises(FormatError, match=message) as error:
+        read_truth(path)
+    assert str(path) in str(error.value)
+    with pytest.raises(FormatError, match="readable truth CSV"):
+        read_truth(tmp_path / "missing.csv")

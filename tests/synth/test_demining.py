@@ -11,6 +11,7 @@ import pytest
 
 from sensorkit.errors import FormatError
 from sensorkit.kernels.traveltime import C0_MPS
+from sensorkit.scoring.mines import read_truth
 from sensorkit.store import Recording
 from sensorkit.synth import demining as dm
 from sensorkit.synth.gpr import simulate_swath, simulate_traces
@@ -223,7 +224,7 @@ def test_mines_lanes_spec_counts_from_its_truth():
     assert {r["type"] for r in test_rows if r["kind"] == "mine"} == set(MINE_TYPES)
     assert {r["soil"] for r in test_rows} == set(SOIL_TYPES)
     # the committed ground truth is what the generator makes
-    assert dm.read_truth_csv(DATASETS / "mines-lanes" / "truth.csv") == _csv_rows(truth)
+    assert read_truth(DATASETS / "mines-lanes" / "truth.csv") == _csv_rows(truth)
 
 
 def _csv_rows(truth):
@@ -238,7 +239,7 @@ def test_mines_small_spec_keeps_objects_near_the_centre_line():
     centre = 0.5 * spec["settings"]["lane_defaults"]["size_y_m"]
     assert all(abs(r["y_m"] - centre) <= 0.1 + 1e-9 for r in truth)  # a B-scan at the centre passes over all
     assert [r["kind"] for r in truth].count("mine") == 6
-    assert dm.read_truth_csv(DATASETS / "mines-small" / "truth.csv") == _csv_rows(truth)
+    assert read_truth(DATASETS / "mines-small" / "truth.csv") == _csv_rows(truth)
 
 
 def tiny_spec():
@@ -274,8 +275,8 @@ def test_tiny_lane_end_to_end_reads_back_from_the_recording(tmp_path):
         assert stream.extra_attrs["soil"] == "wet-clay" and stream.extra_attrs["split"] == "test"
         assert stream.dt_s == DT and stream.time_zero_s == 1.5e-9
         assert stream.centre_frequency_hz == 1.0e9 and stream.antenna_height_m == 0.06
-    rows = dm.read_truth_csv(paths[1])
-    assert rows == _csv_rows(truth) == dm.read_truth_csv(paths[2])
+    rows = read_truth(paths[1])
+    assert rows == _csv_rows(truth) == read_truth(paths[2])
     assert [r["type"] for r in rows if r["kind"] == "mine"] == ["ap-metal"]
     # the metal mine's echo is on the trace above it, at its two-way time
     mine = next(r for r in rows if r["kind"] == "mine")
@@ -299,7 +300,7 @@ def test_the_catalogue_makes_a_gpr_mines_dataset(tmp_path):
     assert index["items"][0]["files"] == ["test/T01.h5", "test/T01.truth.csv"]
     with Recording(folder / "test" / "T01.h5") as rec:
         assert rec.gpr("T01").traces.shape == (21, 5, 128)
-    assert dm.read_truth_csv(folder / "test" / "T01.truth.csv") == _csv_rows(dm.mine_lanes_truth(spec))
+    assert read_truth(folder / "test" / "T01.truth.csv") == _csv_rows(dm.mine_lanes_truth(spec))
     spec["lanes"][0]["soil"] = "peat"
     (tmp_path / "catalogue" / "tiny-mines" / "spec.json").write_text(json.dumps(spec))
     with pytest.raises(FormatError, match=r"spec.json: lanes\[0\].soil: expected one of dry-sand"):
