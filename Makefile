@@ -29,16 +29,21 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 # Benchmarks: every run is saved under .benchmarks/ (pytest-benchmark JSON); bench-compare runs the suite
-# again and fails when a benchmark's median is slower than the last saved run by more than BENCH_THRESHOLD.
-BENCH_THRESHOLD ?= 25%
+# again and fails when a benchmark's BENCH_FIELD (min: its best round) is slower than in the last saved run by
+# more than BENCH_THRESHOLD. Both run Numba, OpenMP and OpenBLAS on BENCH_THREADS threads (1: steady on a
+# shared machine; empty: all cores). See docs/performance.md.
+BENCH_FIELD ?= min
+BENCH_THRESHOLD ?= 75%
+BENCH_THREADS ?= 1
+BENCH_ENV := $(if $(BENCH_THREADS),NUMBA_NUM_THREADS=$(BENCH_THREADS) OMP_NUM_THREADS=$(BENCH_THREADS) OPENBLAS_NUM_THREADS=$(BENCH_THREADS))
 BENCH_ARGS := benchmarks --benchmark-enable --benchmark-storage=.benchmarks -q
 
 bench: $(VENV)/.installed-bench
-	$(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-autosave
+	$(BENCH_ENV) $(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-autosave
 
 bench-compare: $(VENV)/.installed-bench
 	@ls .benchmarks/*/*.json >/dev/null 2>&1 || { echo "make bench-compare: no saved run under .benchmarks/; run make bench first"; exit 2; }
-	$(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-compare --benchmark-compare-fail=median:$(BENCH_THRESHOLD)
+	$(BENCH_ENV) $(BIN)/python -m pytest $(BENCH_ARGS) --benchmark-compare --benchmark-compare-fail=$(BENCH_FIELD):$(BENCH_THRESHOLD)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks build *.egg-info

@@ -14,7 +14,6 @@ Run: .venv/bin/python -m pytest benchmarks/bench_acoustic.py --benchmark-enable 
 """
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -161,17 +160,9 @@ def _comb_reference(ratio, setup):
 CASES = _cases()
 
 
-def _measure(benchmark, fn, d):
-    start = time.perf_counter()
-    fn(d)  # compiles or loads the cached machine code; sizes the rounds
-    rounds = int(np.clip(TARGET_S / max(time.perf_counter() - start, 1e-6), 3, 50))
-    benchmark.pedantic(fn, args=(d,), rounds=rounds, warmup_rounds=1, iterations=1)
-    return None if benchmark.stats is None else benchmark.stats.stats.median
-
-
 @pytest.mark.parametrize("impl", ["numpy", "scipy", "numba"])
 @pytest.mark.parametrize("kernel", list(CASES))
-def test_acoustic_kernel(benchmark, inputs, bench_results, kernel, impl):
+def test_acoustic_kernel(benchmark, run_benchmark, inputs, bench_results, kernel, impl):
     unit, numba_case, numpy_case, scipy_case = CASES[kernel]
     case = {"numba": numba_case, "numpy": numpy_case, "scipy": scipy_case}[impl]
     if case is None:
@@ -181,7 +172,7 @@ def test_acoustic_kernel(benchmark, inputs, bench_results, kernel, impl):
         n_units = inputs["ratio"].shape[0]
     benchmark.group = kernel
     benchmark.extra_info.update(kernel=kernel, impl=impl, unit=unit, n_units=n_units)
-    median_s = _measure(benchmark, fn, inputs)
+    median_s = run_benchmark(fn, inputs, target_s=TARGET_S)
     if median_s is None:  # --benchmark-disable: ran once as a plain test
         return
     rate = n_units / median_s

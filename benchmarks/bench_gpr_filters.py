@@ -8,8 +8,6 @@ one benchmark takes about half a second.
 Run: .venv/bin/python -m pytest benchmarks/bench_gpr_filters.py --benchmark-enable -q
 """
 
-import time
-
 import numpy as np
 import pytest
 
@@ -59,19 +57,15 @@ def picks(gpr_inputs):
 @pytest.mark.parametrize("impl", ["numpy", "numba"])
 @pytest.mark.parametrize("data", ["line", "grid"])
 @pytest.mark.parametrize("kernel", list(CASES))
-def test_gpr_kernel(benchmark, gpr_inputs, picks, bench_results, kernel, data, impl):
+def test_gpr_kernel(benchmark, run_benchmark, gpr_inputs, picks, bench_results, kernel, data, impl):
     x = gpr_inputs[data]
     p = picks[data]
     fn = CASES[kernel][0 if impl == "numba" else 1]
     benchmark.group = f"{kernel} / {data}"
     benchmark.extra_info.update(kernel=kernel, input=data, impl=impl, shape=list(x.shape))
-    start = time.perf_counter()
-    fn(x, p)  # compiles or loads the cached machine code; sizes the rounds
-    rounds = int(np.clip(TARGET_S / max(time.perf_counter() - start, 1e-6), 3, 50))
-    benchmark.pedantic(fn, args=(x, p), rounds=rounds, warmup_rounds=1, iterations=1)
-    if benchmark.stats is None:  # --benchmark-disable: ran once as a plain test
+    median_s = run_benchmark(fn, x, p, target_s=TARGET_S)  # conftest: one untimed call, then rounds
+    if median_s is None:  # --benchmark-disable: ran once as a plain test
         return
-    median_s = benchmark.stats.stats.median
     benchmark.extra_info["samples_per_s"] = x.size / median_s
     entry = bench_results.setdefault((kernel, data), {"n_samples": x.size})
     entry[impl] = median_s

@@ -13,8 +13,6 @@ reference's median time over the kernel's, to every kernel pair measured in the 
 Run: .venv/bin/python -m pytest benchmarks/bench_gridding_velocity.py --benchmark-enable -q
 """
 
-import time
-
 import numpy as np
 import pytest
 
@@ -93,21 +91,13 @@ CASES = {
 }
 
 
-def _measure(benchmark, fn, d):
-    start = time.perf_counter()
-    fn(d)  # compiles or loads the cached machine code; sizes the rounds
-    rounds = int(np.clip(TARGET_S / max(time.perf_counter() - start, 1e-6), 3, 50))
-    benchmark.pedantic(fn, args=(d,), rounds=rounds, warmup_rounds=1, iterations=1)
-    return None if benchmark.stats is None else benchmark.stats.stats.median
-
-
 @pytest.mark.parametrize("impl", ["numpy", "numba"])
 @pytest.mark.parametrize("kernel", list(CASES))
-def test_kernel(benchmark, inputs, bench_results, kernel, impl):
+def test_kernel(benchmark, run_benchmark, inputs, bench_results, kernel, impl):
     numba_fn, numpy_fn, unit, count, samples = CASES[kernel]
     benchmark.group = kernel
     benchmark.extra_info.update(kernel=kernel, impl=impl)
-    median_s = _measure(benchmark, numba_fn if impl == "numba" else numpy_fn, inputs)
+    median_s = run_benchmark(numba_fn if impl == "numba" else numpy_fn, inputs, target_s=TARGET_S)
     if median_s is None:  # --benchmark-disable: ran once as a plain test
         return
     benchmark.extra_info[unit] = count(inputs) / median_s
@@ -118,12 +108,12 @@ def test_kernel(benchmark, inputs, bench_results, kernel, impl):
     entry[impl + "_extra_info"] = benchmark.extra_info
 
 
-def test_estimate_velocity_line(benchmark, inputs):
+def test_estimate_velocity_line(benchmark, run_benchmark, inputs):
     """End to end, no reference: candidate apexes, two semblance passes, combination (traces/s)."""
     x = inputs["small"]
     fn = lambda d: estimate_velocity_line(d["small"], dt_s=DT_S, dx_m=0.02)  # noqa: E731
     benchmark.group = "estimate_velocity_line"
-    median_s = _measure(benchmark, fn, inputs)
+    median_s = run_benchmark(fn, inputs, target_s=TARGET_S)
     est = fn(inputs)
     assert abs(est.velocity_mps / 0.1e9 - 1.0) < 0.05
     if median_s is not None:

@@ -10,7 +10,16 @@ sensorkit.gpr.migration (0 m in steps of v dt / 2 = 5 mm, as many as samples).
   updates/s (kirchhoff_update_count: the (voxel, trace) pairs inside aperture, angle and record). The goal
   set by the project is >= 4e9 updates/s on the 2-core machine. The float64 reference (one Python loop per
   voxel column and trace) is timed on a 10 x 10 x 256 grid with the same operator and the rates are compared.
-- Stolt 2D: a 512-trace x 512-sample line (goal: < 0.02 s). Stolt 3D: the 64 x 64 x 256 cube. Rates in input
+- Kirchhoff 3D plain loop (issue 4's baseline, benchmarks/_plain_kirchhoff.py): a parallel Numba loop over
+  output columns, traces in the aperture and depths, straight-ray time per voxel-trace, linear interpolation,
+  no tables; on the ground-coupled cube, same count. Its image is checked against the kernel's without
+  anti-aliasing (same operator). test_migration_speedups adds plain_loop_over_numba (the kernel's rate over
+  the plain loop's) to the kernel's extra_info; issue_plain_loop_rate is the issue's figure (1.5e9).
+- Stolt 2D on the real profile ../shared/data/gpr/gprpy-examples/GSSI/FILE____032.DZT (1040 traces 2 cm
+  apart x 512 samples of 93.75 ps, mean trace removed) at 0.1 m/ns: goal < 0.02 s; extra_info records
+  GPRPy's 1.5 to 5 s on it (issue 4, published, not measured here) and the speed-up over both. Skips when
+  ../shared/data is missing.
+- Stolt 2D on a synthetic 512-trace x 512-sample line; Stolt 3D: the 64 x 64 x 256 cube. Rates in input
   samples/s; the references run on the same inputs.
 - Phase shift 3D (one layer): the 64 x 64 x 256 cube, 256 depth steps. Rate: wavefield updates/s (padded
   wavenumbers x frequencies x depths, one complex multiply-add each). The reference takes about a minute on
@@ -23,9 +32,14 @@ the machine is shared and timings vary).
 Run: .venv/bin/python -m pytest benchmarks/bench_migration.py --benchmark-enable -q
 """
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from sensorkit.formats.registry import read_any
 from sensorkit.gpr.migration import KirchhoffConfig, default_depth_axis_m
 from sensorkit.kernels import migration_reference as ref
 from sensorkit.kernels.gpr_background import remove_background
@@ -44,9 +58,25 @@ KIRCHHOFF_REF_CUBE = (10, 10, 256)
 PHASE_SHIFT_REF_CUBE = (16, 16, 128)
 KIRCHHOFF = dict(aperture_m=0.5, max_angle_deg=60.0, antialias=True, rho_filter=True)
 KIRCHHOFF_GOAL_UPDATES_PER_S = 4e9
+ISSUE_PLAIN_LOOP_UPDATES_PER_S = 1.5e9  # issue 4's figure for a plain parallel Numba loop on this machine
 STOLT_2D_GOAL_S = 0.02
+DZT_PROFILE = ("gpr", "gprpy-examples", "GSSI", "FILE____032.DZT")  # 1040 traces x 512 samples, 0.02 m apart
+DZT_VELOCITY_MPS = 1e8  # 0.1 m/ns
+GPRPY_STOLT_S = (1.5, 5.0)  # issue 4: GPRPy's Stolt on this profile, this machine (published, not measured here)
 
-_RESULTS: dict = {}  # case -> {"numba": {...}, "numpy": {...}}: rate, extra_info, goal
+_RESULTS: dict = {}
+
+
+def _load_plain_loop():
+    """benchmarks/_plain_kirchhoff.py (pytest runs with --import-mode=importlib: benchmarks/ is not on sys.path)."""
+    spec = importlib.util.spec_from_file_location("_plain_kirchhoff", Path(__file__).with_name("_plain_kirchhoff.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # Numba's cache and parallel functions look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+plain = _load_plain_loop()  # case -> {"numba": {...}, "numpy": {...}}: rate, extra_info, goal
 
 
 def _depths(n_samples: int, height_m: float = 0.0) -> np.ndarray:
@@ -153,13 +183,72 @@ def test_kirchhoff_3d(benchmark, run_benchmark, inputs, impl, height_m):
          _updates(data.shape, height_m), "voxel_trace_updates_per_s", goal)
 
 
+def _plain_kw(shape):
+    return dict(dt_s=DT_S, dx_m=DX_M, dy_m=DX_M, depth_m=_depths(shape[2]), velocity_mps=V_MPS,
+                aperture_m=KIRCHHOFF["aperture_m"], max_angle_deg=KIRCHHOFF["max_angle_deg"])
+
+
+def _plain_loop(data):
+    return plain.plain_kirchhoff_3d(data, **_plain_kw(data.shape))
+
+
+def test_kirchhoff_3d_plain_loop(benchmark, run_benchmark, inputs):
+    """Issue 4's baseline on the same cube (ground-coupled): benchmarks/_plain_kirchhoff.py, rate with the
+    kernel's in-window count. Its image must equal the kernel's without anti-aliasing (same updates, weights
+    and linear reads) and the number of reads it does must be that count."""
+    cube = inputs["cube h0"]
+    n_updates = _updates(cube.shape, 0.0)
+    assert plain.plain_update_count(cube.shape, **_plain_kw(cube.shape)) == n_updates
+    _run(benchmark, run_benchmark, "kirchhoff 3D h=0 m", "plain_loop", _plain_loop, (cube,), n_updates,
+         "voxel_trace_updates_per_s")
+    benchmark.extra_info["issue_plain_loop_rate"] = ISSUE_PLAIN_LOOP_UPDATES_PER_S
+    image = _plain_loop(cube)
+    kernel = kirchhoff_migrate_3d(cube, antialias=False, rho_filter=True, height_m=0.0, **_plain_kw(cube.shape))
+    assert np.abs(image - kernel).max() < 1e-4 * np.abs(kernel).max()
+
+
+@pytest.fixture(scope="module")
+def dzt_profile(shared_data):
+    """FILE____032.DZT (1040 x 512 int16, dt 93.75 ps, 50 scans/m) as float32, mean trace removed; dt_s, dx_m."""
+    line = read_any(shared_data.joinpath(*DZT_PROFILE)).gpr[0]
+    dx_m = 1.0 / line.device.config["scans_per_m"]
+    return remove_background(line.traces.astype(np.float32)), float(line.dt_s), dx_m
+
+
+def _stolt_dzt(data, dt_s, dx_m):
+    depth = default_depth_axis_m(data.shape[1], dt_s, KirchhoffConfig(velocity_mps=DZT_VELOCITY_MPS))
+    return stolt_migrate_2d(data, dt_s=dt_s, dx_m=dx_m, depth_m=depth, velocity_mps=DZT_VELOCITY_MPS)
+
+
+def _stolt_dzt_reference(data, dt_s, dx_m):
+    depth = default_depth_axis_m(data.shape[1], dt_s, KirchhoffConfig(velocity_mps=DZT_VELOCITY_MPS))
+    nx_pad, _, nt_pad = padded_sizes(data.shape[0], 1, data.shape[1], dt_s, dx_m, dx_m, DZT_VELOCITY_MPS, None, 2.0)
+    return ref.stolt_reference(data, dt_s=dt_s, dx_m=dx_m, dy_m=None, depth_m=depth, velocity_mps=DZT_VELOCITY_MPS,
+                               nx_pad=nx_pad, ny_pad=1, nt_pad=nt_pad)
+
+
+@pytest.mark.parametrize("impl", ["numpy", "numba"])
+def test_stolt_2d_dzt(benchmark, run_benchmark, dzt_profile, impl):
+    """Stolt 2D on the real 1040 x 512 GSSI profile at 0.1 m/ns; GPRPy's time on it (issue 4) is recorded."""
+    data, dt_s, dx_m = dzt_profile
+    assert data.shape == (1040, 512)
+    goal = ("median_s <", STOLT_2D_GOAL_S) if impl == "numba" else None
+    _run(benchmark, run_benchmark, "stolt 2D FILE____032.DZT", impl,
+         _stolt_dzt if impl == "numba" else _stolt_dzt_reference, (data, dt_s, dx_m), data.size, "samples_per_s",
+         goal)
+    if impl == "numba" and benchmark.stats is not None:
+        median_s = benchmark.stats.stats.median
+        benchmark.extra_info.update(gprpy_s_low=GPRPY_STOLT_S[0], gprpy_s_high=GPRPY_STOLT_S[1],
+                                    speedup_vs_gprpy_best=GPRPY_STOLT_S[0] / median_s,
+                                    speedup_vs_gprpy_worst=GPRPY_STOLT_S[1] / median_s)
+
+
 @pytest.mark.parametrize("impl", ["numpy", "numba"])
 @pytest.mark.parametrize("data", ["line", "cube"])
 def test_stolt(benchmark, run_benchmark, inputs, impl, data):
     x = inputs["line" if data == "line" else "cube h0"]
-    goal = ("median_s <", STOLT_2D_GOAL_S) if data == "line" and impl == "numba" else None
     _run(benchmark, run_benchmark, f"stolt {'2D line' if data == 'line' else '3D cube'}", impl,
-         _stolt if impl == "numba" else _stolt_reference, (x,), x.size, "samples_per_s", goal)
+         _stolt if impl == "numba" else _stolt_reference, (x,), x.size, "samples_per_s")
 
 
 @pytest.mark.parametrize("impl", ["numpy", "numba"])
@@ -183,6 +272,12 @@ def test_migration_speedups():
         assert np.isfinite(ratio) and ratio > 0
         for impl in ("numba", "numpy"):
             r[impl]["extra_info"]["numba_over_numpy"] = ratio
+        if "plain_loop" in r:  # the kernel's speed-up over issue 4's plain loop, same cube, same count
+            over_plain = r["numba"]["rate"] / r["plain_loop"]["rate"]
+            r["numba"]["extra_info"].update(plain_loop_over_numba=over_plain,
+                                            plain_loop_updates_per_s=r["plain_loop"]["rate"])
+            r["plain_loop"]["extra_info"].update(plain_loop_over_numba=over_plain, numba_over_numpy=ratio,
+                                                 plain_loop_over_numpy=r["plain_loop"]["rate"] / r["numpy"]["rate"])
         if "goal" in r:
             what, value = r["goal"]
             measured = r["numba"]["median_s"] if what.startswith("median_s") else r["numba"]["rate"]

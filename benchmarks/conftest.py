@@ -14,6 +14,7 @@ Run: .venv/bin/python -m pytest benchmarks --benchmark-enable -q   (make bench, 
 """
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ GPR_GRID_SHAPE = (50, 50)  # (line, trace), 1 cm apart both ways
 GPR_SPACING_M = 0.01
 
 RESULTS_KEY = pytest.StashKey[dict]()
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def synthetic_gpr(traces_shape, seed, n_samples=GPR_N_SAMPLES, dt_s=GPR_DT_S, spacing_m=GPR_SPACING_M):
@@ -70,6 +72,14 @@ def gpr_inputs():
         "line": synthetic_gpr((GPR_LINE_TRACES,), seed=1),
         "grid": synthetic_gpr(GPR_GRID_SHAPE, seed=2),
     }
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public sample files beside the repository (../shared/data); skips when missing."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real sample data not found at {SHARED_DATA} (it lives beside the repository as shared/data)")
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,9 @@ are zero-padded by ``pad_m`` (default u (nt - 1) dt, the largest lateral reach o
 so that energy moved past one edge does not come back at the other. The image is computed on depths
 i * u dt and resampled to the requested ``depth_m`` by linear interpolation (zero below the padded range).
 FFTs are scipy.fft in single precision (complex64) with all cores; the mapping and the resampling are
-Numba kernels parallel over wavenumbers and traces.
+Numba kernels, parallel over wavenumbers (the rows of k and -k together: they share |k|, so the mapped
+frequencies, weights and air phase are computed once for both) and traces, or on one thread up to
+SERIAL_MAX_BINS (k, omega) bins (a 2D line: a few ms, less than a parallel region costs on a shared machine).
 """
 
 import math
@@ -37,6 +39,7 @@ from sensorkit.kernels.traveltime import C0_MPS
 
 INTERPOLATIONS = ("linear", "sinc")
 SINC_HALF_WIDTH = 4  # Lanczos window a = 4: 8 points
+SERIAL_MAX_BINS = 1 << 21  # up to this many (k, omega) bins the mapping runs on one thread (a few ms)
 
 
 _SINC_M = np.arange(-SINC_HALF_WIDTH + 1, SINC_HALF_WIDTH + 1)
@@ -60,67 +63,122 @@ def _lanczos_weights(fr, w_out, m_cos, m_sin, m_sign):
             w_out[j] = a * (m_sign[j] * s_pi) * (s_al * m_cos[j] - c_al * m_sin[j]) / (math.pi * math.pi * x * x)
 
 
-@njit(cache=True, parallel=True)
-def _stolt_map(spec, kk2, air_kz2_scale, air_phase_per_idx, sinc, m_cos, m_sin, m_sign, out):
-    """out[ik, j] = Jacobian * air phase * spec[ik, f] at f = sqrt(kk2[ik] + j^2) (frequency bin, fractional).
+@njit(cache=True)
+def _map_row_pair(spec, kk2, ik, ik2, air_kz2_scale, air_phase_per_idx, sinc, m_cos, m_sin, m_sign, w8, out):
+    """Rows ik and ik2 of out (ik2: the row of -k, the same |k|; ik2 == ik for a row that is its own mirror).
 
-    spec, out (nk, nw) complex64; kk2 (nk,) = (|k| / dkz)^2 in bins^2. The air phase is
+    out[ik, j] = Jacobian * air phase * spec[ik, f] at f = sqrt(kk2[ik] + j^2) (frequency bin, fractional); the
+    two rows share f, the weights and the phase, computed once. f grows with j: past nw - 1 the rest is zero.
+    """
+    nw = spec.shape[1]
+    q = kk2[ik]
+    row = spec[ik]
+    row2 = spec[ik2]
+    two = ik2 != ik
+    for j in range(nw):
+        f = math.sqrt(q + j * j)
+        if f > nw - 1:
+            for jj in range(j, nw):
+                out[ik, jj] = 0.0
+                out[ik2, jj] = 0.0
+            return
+        if f == 0.0:
+            out[ik, j] = 0.0
+            out[ik2, j] = 0.0
+            continue
+        scale = j / f
+        if air_phase_per_idx != 0.0:
+            kz2 = air_kz2_scale * f * f - q
+            if kz2 <= 1e-9 * air_kz2_scale * f * f:  # evanescent or grazing in air
+                out[ik, j] = 0.0
+                out[ik2, j] = 0.0
+                continue
+            ph = air_phase_per_idx * math.sqrt(kz2)
+            c = scale * complex(math.cos(ph), math.sin(ph))
+        else:
+            c = complex(scale, 0.0)
+        i0 = int(f)
+        fr = f - i0
+        if sinc:
+            _lanczos_weights(fr, w8, m_cos, m_sin, m_sign)
+            acc = 0.0j
+            acc2 = 0.0j
+            for m in range(8):
+                i = i0 + m - 3
+                if 0 <= i < nw:
+                    acc += row[i] * w8[m]
+                    acc2 += row2[i] * w8[m]
+            out[ik, j] = acc * c
+            out[ik2, j] = acc2 * c
+        else:  # f <= nw - 1: i0 + 1 < nw unless f == nw - 1 exactly (then fr == 0)
+            i1 = min(i0 + 1, nw - 1)
+            out[ik, j] = (row[i0] + fr * (row[i1] - row[i0])) * c
+            if two:
+                out[ik2, j] = (row2[i0] + fr * (row2[i1] - row2[i0])) * c
+
+
+@njit(cache=True)
+def _mirror_row(ik, nx_pad, ny_pad):
+    """Row index of -k in the flattened (nx_pad, ny_pad) wavenumber grid."""
+    ix = ik // ny_pad
+    iy = ik - ix * ny_pad
+    return ((nx_pad - ix) % nx_pad) * ny_pad + (ny_pad - iy) % ny_pad
+
+
+@njit(cache=True, parallel=True)
+def _stolt_map(spec, kk2, nx_pad, ny_pad, air_kz2_scale, air_phase_per_idx, sinc, m_cos, m_sin, m_sign, out):
+    """The Stolt mapping of spec (nk, nw) complex64 into out (nk, nw), parallel over the pairs (k, -k).
+
+    kk2 (nk,) = (|k| / dkz)^2 in bins^2 over the flattened (nx_pad, ny_pad) grid. The air phase is
     exp(i air_phase_per_idx * sqrt(air_kz2_scale * f^2 - kk2)) (zero when the root is imaginary).
     sinc: 8-point Lanczos interpolation (bins outside [0, nw) skipped), else linear.
     """
-    nk, nw = spec.shape
+    nk = spec.shape[0]
     for ik in prange(nk):
-        q = kk2[ik]
-        row = spec[ik]
-        w8 = np.empty(8)
-        for j in range(nw):
-            f = math.sqrt(q + j * j)
-            if f > nw - 1 or f == 0.0:
-                out[ik, j] = 0.0
-                continue
-            scale = j / f
-            if air_phase_per_idx != 0.0:
-                kz2 = air_kz2_scale * f * f - q
-                if kz2 <= 1e-9 * air_kz2_scale * f * f:  # evanescent or grazing in air
-                    out[ik, j] = 0.0
-                    continue
-                ph = air_phase_per_idx * math.sqrt(kz2)
-                c = scale * complex(math.cos(ph), math.sin(ph))
-            else:
-                c = complex(scale, 0.0)
-            i0 = int(f)
-            fr = f - i0
-            if sinc:
-                _lanczos_weights(fr, w8, m_cos, m_sin, m_sign)
-                acc = 0.0j
-                for m in range(8):
-                    i = i0 + m - 3
-                    if 0 <= i < nw:
-                        acc += row[i] * w8[m]
-                val = acc
-            elif i0 + 1 < nw:
-                val = row[i0] + fr * (row[i0 + 1] - row[i0])
-            else:
-                val = row[i0]
-            out[ik, j] = val * c
+        ik2 = _mirror_row(ik, nx_pad, ny_pad)
+        if ik2 >= ik:
+            _map_row_pair(spec, kk2, ik, ik2, air_kz2_scale, air_phase_per_idx, sinc, m_cos, m_sin, m_sign,
+                          np.empty(8), out)
+
+
+@njit(cache=True)
+def _stolt_map_serial(spec, kk2, nx_pad, ny_pad, air_kz2_scale, air_phase_per_idx, sinc, m_cos, m_sin, m_sign,
+                      out):
+    """_stolt_map on one thread (small problems: a 2D line's few ms are not worth a parallel region)."""
+    w8 = np.empty(8)
+    for ik in range(spec.shape[0]):
+        ik2 = _mirror_row(ik, nx_pad, ny_pad)
+        if ik2 >= ik:
+            _map_row_pair(spec, kk2, ik, ik2, air_kz2_scale, air_phase_per_idx, sinc, m_cos, m_sin, m_sign, w8,
+                          out)
+
+
+@njit(cache=True)
+def _resample_row(img, i, dz_int_m, depth_m, out):
+    nzi = img.shape[1]
+    for iz in range(depth_m.shape[0]):
+        f = depth_m[iz] / dz_int_m
+        k = int(f)
+        if k + 1 < nzi:
+            w = f - k
+            out[i, iz] = (1.0 - w) * img[i, k] + w * img[i, k + 1]
+        elif k == nzi - 1 and f == k:
+            out[i, iz] = img[i, k]
+        else:
+            out[i, iz] = 0.0
 
 
 @njit(cache=True, parallel=True)
 def resample_depth(img, dz_int_m, depth_m, out):
     """out[i, :] = img[i, :] (internal depths k * dz_int_m) at depth_m, linear interpolation, 0 beyond the end."""
-    n, nzi = img.shape
-    nz = depth_m.shape[0]
-    for i in prange(n):
-        for iz in range(nz):
-            f = depth_m[iz] / dz_int_m
-            k = int(f)
-            if k + 1 < nzi:
-                w = f - k
-                out[i, iz] = (1.0 - w) * img[i, k] + w * img[i, k + 1]
-            elif k == nzi - 1 and f == k:
-                out[i, iz] = img[i, k]
-            else:
-                out[i, iz] = 0.0
+    for i in prange(img.shape[0]):
+        _resample_row(img, i, dz_int_m, depth_m, out)
+
+
+@njit(cache=True)
+def _resample_depth_serial(img, dz_int_m, depth_m, out):
+    for i in range(img.shape[0]):
+        _resample_row(img, i, dz_int_m, depth_m, out)
 
 
 def padded_sizes(nx: int, ny: int, nt: int, dt_s: float, dx_m: float, dy_m: float, velocity_mps: float,
@@ -158,14 +216,17 @@ def _stolt(a3, dt, dx, dy, z, v, h, refraction, pad_m, time_pad_factor, interpol
     air_scale = (u / u_air) ** 2
     air_phase = h * dkz
     mapped = np.empty((nx_pad * ny_pad, nw), np.complex64)
-    _stolt_map(np.ascontiguousarray(spec.reshape(-1, nw)), kk2, air_scale, air_phase, interpolation == "sinc",
-               _SINC_COS, _SINC_SIN, _SINC_SIGN, mapped)
+    small = nx_pad * ny_pad * nw <= SERIAL_MAX_BINS
+    (_stolt_map_serial if small else _stolt_map)(np.ascontiguousarray(spec.reshape(-1, nw)), kk2, nx_pad, ny_pad,
+                                                 air_scale, air_phase, interpolation == "sinc", _SINC_COS, _SINC_SIN,
+                                                 _SINC_SIGN, mapped)
     mapped = mapped.reshape(nx_pad, ny_pad, nw) if ny > 1 else mapped.reshape(nx_pad, nw)
     img_k = scipy.fft.ifftn(mapped, axes=axes, workers=-1, overwrite_x=True)
     img_k = img_k[:nx, :ny] if ny > 1 else img_k[:nx, None]
     img = scipy.fft.irfft(img_k, n=nt_pad, axis=-1, workers=-1).astype(np.float32, copy=False)
     out = np.empty((nx * ny, z.size), np.float32)
-    resample_depth(np.ascontiguousarray(img.reshape(nx * ny, nt_pad)), u * dt, z, out)
+    (_resample_depth_serial if small else resample_depth)(np.ascontiguousarray(img.reshape(nx * ny, nt_pad)),
+                                                          u * dt, z, out)
     return out.reshape(nx, ny, z.size)
 
 

@@ -108,6 +108,28 @@ def test_update_count_matches_reference(shape, dx, dy, height, refraction):
     assert n > 0
 
 
+def test_update_count_counts_only_times_inside_the_record():
+    """Brute force over voxels and traces (straight rays, ground-coupled): the count keeps only the pairs whose
+    two-way time T = 2 sqrt(r^2 + z^2) / v is at most (nt - 1) dt; the depth axis goes past the record."""
+    nx, ny, nt, dx, dy, v = 5, 4, 40, 0.02, 0.03, 1e8
+    z = np.linspace(0.0, 0.4, 41)  # the record (3.9 ns) ends at 0.195 m
+    ap, max_angle = 0.12, 65.0
+    ix, iy, jx, jy = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nx), np.arange(ny), indexing="ij")
+    r = np.hypot((jx - ix) * dx, (jy - iy) * dy)[..., None]
+    dist = np.hypot(r, z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sin_t = np.where(dist > 0, r / dist, 0.0)
+    in_operator = (r <= ap) & (sin_t <= math.sin(math.radians(max_angle)))
+    in_record = 2.0 * dist / v / DT <= nt - 1
+    n = kirchhoff_update_count((nx, ny, nt), dt_s=DT, dx_m=dx, dy_m=dy, depth_m=z, velocity_mps=v,
+                               aperture_m=ap, max_angle_deg=max_angle)
+    assert n == int((in_operator & in_record).sum()) == 6398
+    assert int(in_operator.sum()) == 15074  # what a count ignoring the record would give
+    # a record twice as long holds more of the pairs
+    assert kirchhoff_update_count((nx, ny, 2 * nt), dt_s=DT, dx_m=dx, dy_m=dy, depth_m=z, velocity_mps=v,
+                                  aperture_m=ap, max_angle_deg=max_angle) > n
+
+
 def test_triangle_read_is_the_triangle_filter():
     x = np.random.default_rng(4).standard_normal(40)
     for L in (1, 2, 3, 5):
@@ -172,6 +194,22 @@ def test_stolt_matches_reference(height, refraction, interpolation):
     nxp, _, ntp = padded_sizes(9, 1, 40, DT, dx, 1.0, v, None, 2.0)
     fast = stolt_migrate_2d(d[:, 0], **kw)
     assert _rel_err(fast, stolt_reference(d[:, 0], nx_pad=nxp, nt_pad=ntp, **kw)) < RTOL
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "sinc"])
+def test_stolt_parallel_mapping_equals_the_serial_one(monkeypatch, interpolation):
+    """Small inputs map on one thread, large ones in parallel over the (k, -k) row pairs: same numbers."""
+    import sensorkit.kernels.stolt as stolt
+
+    d = _random((9, 7, 40), 4)
+    kw = dict(dt_s=DT, dx_m=0.02, dy_m=0.03, depth_m=DEPTHS, velocity_mps=1.2e8, height_m=0.05,
+              interpolation=interpolation)
+    assert 21 * 15 * 41 <= stolt.SERIAL_MAX_BINS
+    serial = stolt_migrate_3d(d, **kw)
+    monkeypatch.setattr(stolt, "SERIAL_MAX_BINS", 0)
+    parallel = stolt_migrate_3d(d, **kw)
+    assert np.abs(serial).max() > 0.1
+    np.testing.assert_array_equal(parallel, serial)
 
 
 LAYERS = dict(layer_tops_m=[0.0, 0.1, 0.17], velocities_mps=[1.2e8, 0.8e8, 1.5e8])
