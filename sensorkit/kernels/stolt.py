@@ -34,7 +34,7 @@ import scipy.fft
 from numba import njit, prange
 
 from sensorkit.kernels import validate
-from sensorkit.kernels.kirchhoff import check_depth_axis, check_flag, check_height, check_traces, check_velocity
+from sensorkit.kernels.kirchhoff import check_flag, check_height, check_migration_grid, check_velocity
 from sensorkit.kernels.traveltime import C0_MPS
 
 INTERPOLATIONS = ("linear", "sinc")
@@ -232,11 +232,7 @@ def _stolt(a3, dt, dx, dy, z, v, h, refraction, pad_m, time_pad_factor, interpol
 
 def _check(data, ndim, dt_s, dx_m, dy_m, depth_m, velocity_mps, height_m, refraction, pad_m, time_pad_factor,
            interpolation):
-    a = check_traces(data, ndim)
-    dt = validate.positive_float("dt_s", dt_s)
-    dx = validate.positive_float("dx_m", dx_m)
-    dy = validate.positive_float("dy_m", dy_m) if ndim == 3 else 1.0
-    z = check_depth_axis(depth_m)
+    a, dt, dx, dy, z = check_migration_grid(data, ndim, dt_s, dx_m, dy_m, depth_m)
     v = check_velocity("velocity_mps", velocity_mps)
     h = check_height(height_m)
     check_flag("refraction", refraction)
