@@ -4,7 +4,9 @@ at 16 and 48 kHz.
 Input: 5 s of one drone hovering 60 m away at azimuth 40 deg in wind and self-noise, rendered by the forward model
 (sensorkit.synth) for an 8-microphone circular array (radius 0.1 m) or the UMA-16. Timed: detect_drones() on the
 whole clip, from a fresh detector (SRP-PHAT steering table included; the comb threshold's noise simulation is
-cached per set-up and done in the untimed first call). extra_info: real_time_factor (seconds of audio per second
+cached per set-up, in memory and on disk, and done in the untimed first call). Measured 2026-11-21 on the shared
+2-core machine, best of 3, one Numba thread: real-time factor 34 / 21 (8 / 16 channels at 16 kHz) and 37 / 19
+(at 48 kHz); SRP-PHAT's pair sums take about half at 16 channels (the issue's goal: 50 on 16 channels, 48 kHz). extra_info: real_time_factor (seconds of audio per second
 of compute; > 1 is faster than real time), frames_per_s.
 
 Run: .venv/bin/python -m pytest benchmarks/bench_drone.py --benchmark-enable -q

@@ -32,8 +32,12 @@ white and pink noise, and f0 / SNR on a drifting synthetic rotor comb.
 """
 
 import functools
+import hashlib
 import math
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.fft
@@ -45,7 +49,7 @@ from sensorkit.kernels.stft import make_window
 
 __all__ = [
     "HarmonicDetections", "band_power", "comb_score_threshold", "detect_harmonics", "harmonic_bin_set",
-    "harmonic_comb", "median_to_mean_ratio", "spectral_noise_floor", "temporal_noise_floor",
+    "harmonic_comb", "median_to_mean_ratio", "null_cache_dir", "spectral_noise_floor", "temporal_noise_floor",
 ]
 
 SNR_NONE_DB = -30.0  #: SNR reported for a block without any harmonic present
@@ -213,9 +217,24 @@ def comb_windows(f0_grid_hz, df_hz, n_bins, n_harmonics, tolerance_rel, toleranc
 
 
 @njit(cache=True)
-def _evidence(level_db, windows, floor_db, c, sums):
+def _range_max_table(level, n_levels, n_used, table):
+    """Sparse table for range maxima: table[j, i] = max(level[i : i + 2^j]) for i + 2^j <= n_used."""
+    for i in range(n_used):
+        table[0, i] = level[i]
+    width = 1
+    for j in range(1, n_levels):
+        for i in range(n_used - 2 * width + 1):
+            a = table[j - 1, i]
+            b = table[j - 1, i + width]
+            table[j, i] = a if a >= b else b
+        width *= 2
+
+
+@njit(cache=True)
+def _evidence(table, windows, win_level, win_lo2, floor_db, c, sums):
     """Evidence max(0, max level in window - floor_db[c, h]) of each harmonic of candidate c, summed:
-    sums[0] over odd k, sums[1] over even k, sums[2] the largest single harmonic's."""
+    sums[0] over odd k, sums[1] over even k, sums[2] the largest single harmonic's. The window maximum comes
+    from the sparse table (two overlapping power-of-two spans)."""
     sums[0] = 0.0
     sums[1] = 0.0
     sums[2] = 0.0
@@ -223,11 +242,11 @@ def _evidence(level_db, windows, floor_db, c, sums):
         lo = windows[c, h, 0]
         if lo < 0:
             continue
-        hi = windows[c, h, 1]
-        m = level_db[lo]
-        for j in range(lo + 1, hi + 1):
-            if level_db[j] > m:
-                m = level_db[j]
+        j = win_level[c, h]
+        m = table[j, lo]
+        m2 = table[j, win_lo2[c, h]]
+        if m2 > m:
+            m = m2
         e = m - floor_db[c, h]
         if e > 0.0:
             sums[h % 2] += e  # column h is harmonic k = h + 1: h even -> k odd
@@ -236,7 +255,8 @@ def _evidence(level_db, windows, floor_db, c, sums):
 
 
 @njit(cache=True, parallel=True)
-def _comb(ratio, windows, f0_grid, df_hz, floor_db, presence_db, odd_fraction_min, step_hz, tolerance_rel):
+def _comb(ratio, windows, win_level, win_lo2, n_levels, n_used, f0_grid, df_hz, floor_db, presence_db,
+          odd_fraction_min, step_hz, tolerance_rel):
     n_blocks, n_bins = ratio.shape
     n_cand, n_h = windows.shape[0], windows.shape[1]
     f0_out = np.empty(n_blocks, dtype=np.float64)
@@ -248,13 +268,15 @@ def _comb(ratio, windows, f0_grid, df_hz, floor_db, presence_db, odd_fraction_mi
         level = np.empty(n_bins, dtype=np.float32)
         for j in range(n_bins):
             level[j] = 10.0 * np.log10(max(ratio[b, j], 1e-12))
+        table = np.empty((n_levels, n_used), dtype=np.float32)
+        _range_max_table(level, n_levels, n_used, table)
         odd = np.empty(n_cand, dtype=np.float64)
         total = np.empty(n_cand, dtype=np.float64)
         score = np.empty(n_cand, dtype=np.float64)
         sums = np.zeros(3, dtype=np.float64)
         best = 0
         for c in range(n_cand):
-            _evidence(level, windows, floor_db, c, sums)
+            _evidence(table, windows, win_level, win_lo2, floor_db, c, sums)
             odd[c] = sums[0]
             total[c] = sums[0] + sums[1]
             score[c] = total[c] - sums[2]  # without its strongest line: one tone alone scores ~0
@@ -356,18 +378,50 @@ def _comb_setup(n_bins, df_hz, n_averages, f0_min_hz, f0_max_hz, f0_step_hz, n_h
     p_ev = validate.float_in_range("evidence_pfa", evidence_pfa, 0.0, 1.0, lo_open=True, hi_open=True)
     p_pr = validate.float_in_range("presence_pfa", presence_pfa, 0.0, 1.0, lo_open=True, hi_open=True)
     odd_min = validate.float_in_range("odd_fraction_min", odd_fraction_min, 0.0, 1.0)
+    key = (n_bins, df, n_avg, lo, hi, step, k_max, tol, tol_bins, f_max, p_ev, p_pr, odd_min)
+    return (key,) + _comb_tables(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _comb_tables(key):
+    """(grid, windows, floor_db, presence_db) of a validated set-up, read-only, built once per set-up."""
+    n_bins, df, n_avg, lo, hi, step, k_max, tol, tol_bins, f_max, p_ev, p_pr, _ = key
     grid = lo + step * np.arange(int(np.floor((hi - lo) / step + 1e-9)) + 1)
     windows = comb_windows(grid, df, n_bins, k_max, tol, tol_bins, f_max)
     floor_db = window_thresholds_db(windows, n_avg, p_ev)
     presence_db = window_thresholds_db(windows, n_avg, p_pr)
-    key = (n_bins, df, n_avg, lo, hi, step, k_max, tol, tol_bins, f_max, p_ev, p_pr, odd_min)
-    return key, grid, windows, floor_db, presence_db
+    for a in (grid, windows, floor_db, presence_db):
+        a.flags.writeable = False
+    return grid, windows, floor_db, presence_db
+
+
+def _range_max_indices(windows):
+    """Per window [lo, hi]: the sparse-table level j = floor(log2(hi - lo + 1)) and the start of the second span
+    hi - 2^j + 1 (0 where not in band); the table's number of levels and of bins used (up to the highest hi)."""
+    valid = windows[..., 0] >= 0
+    width = np.where(valid, windows[..., 1] - windows[..., 0] + 1, 1).astype(np.int64)
+    level = np.floor(np.log2(width)).astype(np.int32)
+    lo2 = np.where(valid, windows[..., 1] - (1 << level) + 1, 0).astype(np.int32)
+    n_levels = int(level.max(initial=0)) + 1
+    n_used = int(windows[..., 1][valid].max(initial=0)) + 1
+    return level, lo2, n_levels, n_used
+
+
+@functools.lru_cache(maxsize=16)
+def _range_max_for(key):
+    """``_range_max_indices`` of the windows of a set-up (key from ``_comb_setup``), built once per set-up."""
+    return _range_max_indices(_comb_tables(key)[1])
 
 
 def _run_comb(r, setup):
+    """The comb kernel on ratio r (n_blocks, >= the bins its windows read) with a ``_comb_setup`` result."""
     key, grid, windows, floor_db, presence_db = setup
     df, step, tol, odd_min = key[1], key[5], key[7], key[12]
-    return _comb(r, windows, grid, df, floor_db, presence_db, odd_min, step, tol)
+    level, lo2, n_levels, n_used = _range_max_for(key) if windows is _comb_tables(key)[1] \
+        else _range_max_indices(windows)
+    if r.shape[1] < n_used:
+        raise ValueError(f"ratio: expected at least {n_used} bins, found {r.shape[1]}")
+    return _comb(r, windows, level, lo2, n_levels, n_used, grid, df, floor_db, presence_db, odd_min, step, tol)
 
 
 def harmonic_comb(ratio, *, df_hz: float, n_averages: int = 1, f0_min_hz: float = 50.0,
@@ -401,23 +455,135 @@ def _noise_ratio(power, floor_kind, half, n_avg):
     return power
 
 
+MAX_WINDOW_TAPS = 4  #: windows whose DFT spans at most +-4 bins are simulated in the frequency domain
+
+
+def _window_taps(window, nfft):
+    """Taps c_d (complex128, d = -D..D) with X_k = sum_d c_d Z_(k - d) for Z the DFT of unit white noise
+    scaled to unit variance: the window's DFT over nfft, None when it spans more than MAX_WINDOW_TAPS bins
+    (a periodic Hann window gives [-1/4, 1/2, -1/4])."""
+    c = np.fft.fft(window.astype(np.float64)) / nfft
+    keep = np.abs(c) > 1e-6 * np.abs(c).max()
+    d = np.where(np.arange(nfft) <= nfft // 2, np.arange(nfft), np.arange(nfft) - nfft)
+    if np.abs(d[keep]).max() > MAX_WINDOW_TAPS:
+        return None
+    span = int(np.abs(d[keep]).max())
+    return np.array([c[i % nfft] if keep[i % nfft] else 0.0 for i in range(-span, span + 1)], dtype=np.complex128)
+
+
+@njit(cache=True, parallel=True)
+def _tapped_power(z, source, conjugate, taps, out):
+    """out[b, k] = mean over channels of |sum_d taps[d] Z[k + D - d]|^2 / sum |taps|^2, where Z[i] is
+    z[b, c, source[i]] (conjugated where conjugate[i]): the extended spectrum of bins -D..n_out - 1 + D."""
+    n, n_ch, _ = z.shape
+    n_out = out.shape[1]
+    span = (taps.shape[0] - 1) // 2
+    norm = 0.0
+    for d in range(taps.shape[0]):
+        norm += taps[d].real ** 2 + taps[d].imag ** 2
+    for b in prange(n):
+        ext = np.empty(source.shape[0], dtype=np.complex128)
+        acc = np.zeros(n_out, dtype=np.float64)
+        for c in range(n_ch):
+            for i in range(source.shape[0]):
+                v = np.complex128(z[b, c, source[i]])
+                ext[i] = np.conj(v) if conjugate[i] else v
+            for k in range(n_out):
+                x = 0.0 + 0.0j
+                for d in range(taps.shape[0]):
+                    x += taps[d] * ext[k + 2 * span - d]
+                acc[k] += x.real ** 2 + x.imag ** 2
+        for k in range(n_out):
+            out[b, k] = acc[k] / (n_ch * norm)
+
+
+def _simulated_noise_power(rng, n, n_avg, nfft, n_out, taps):
+    """Power of n blocks of unit white noise through the window (taps), averaged over n_avg channels and
+    normalised to mean 1: float32 (n, n_out), bins 0..n_out - 1, drawn in the frequency domain."""
+    span = (taps.shape[0] - 1) // 2
+    half = nfft // 2
+    ext = np.arange(-span, n_out + span)  # bins of the extended spectrum
+    folded = np.mod(ext, nfft)
+    conjugate = folded > half  # Z_(nfft - m) = conj(Z_m) for real noise
+    source = np.where(conjugate, nfft - folded, folded)
+    n_src = int(source.max()) + 1
+    z = rng.standard_normal((n, n_avg, n_src, 2), dtype=np.float32)
+    z *= np.float32(math.sqrt(0.5))
+    z = z.view(np.complex64)[..., 0]
+    z[..., 0] = z[..., 0].real * np.float32(math.sqrt(2.0))  # the DC bin is real
+    if n_src > half:
+        z[..., half] = z[..., half].real * np.float32(math.sqrt(2.0))  # and so is Nyquist
+    out = np.empty((n, n_out), dtype=np.float32)
+    _tapped_power(z, source.astype(np.int64), conjugate, taps, out)
+    return out
+
+
+NULL_CACHE_VERSION = 2  #: bump when the simulation or the comb changes the null scores
+
+
+def null_cache_dir() -> Path:
+    """Folder of the on-disk cache of simulated null scores: $SENSORKIT_CACHE_DIR/comb_null, else
+    ~/.cache/sensorkit/comb_null."""
+    root = os.environ.get("SENSORKIT_CACHE_DIR") or os.path.join("~", ".cache", "sensorkit")
+    return Path(root).expanduser() / "comb_null"
+
+
 @functools.lru_cache(maxsize=32)
 def _null_scores(nfft, window_key, floor_kind, half, n_blocks, seed, setup_args):
-    """Sorted comb scores (float64) of n_blocks simulated noise blocks."""
+    """Sorted comb scores (float64) of n_blocks noise blocks: from the on-disk cache (keyed by every
+    parameter) when there, else simulated and stored (a cache that cannot be read or written is ignored)."""
+    key = repr((NULL_CACHE_VERSION, nfft, window_key, floor_kind, half, n_blocks, seed, setup_args))
+    path = null_cache_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npy")
+    try:
+        s = np.load(path, allow_pickle=False)
+        if s.shape == (n_blocks,) and s.dtype == np.float64 and np.all(np.isfinite(s)):
+            s.flags.writeable = False
+            return s
+    except (OSError, ValueError, EOFError):
+        pass
+    s = _simulate_null_scores(nfft, window_key, floor_kind, half, n_blocks, seed, setup_args)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
+            tmp = f.name
+            np.save(f, s, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return s
+
+
+def _simulate_null_scores(nfft, window_key, floor_kind, half, n_blocks, seed, setup_args):
+    """Sorted comb scores (float64) of n_blocks simulated noise blocks.
+
+    Only the bins the comb reads (up to its highest window, plus the floor's half width for the spectral floor)
+    are simulated; for a window whose DFT is short (Hann, Hamming, Blackman: +-1 to +-2 bins) they are drawn in
+    the frequency domain (complex white noise through the window's taps, exact), else by FFT of windowed noise.
+    """
     window = make_window(window_key if isinstance(window_key, str) else np.array(window_key), nfft)
     n_bins = nfft // 2 + 1
     n_avg = setup_args[1]
     setup = _comb_setup(n_bins, *setup_args)
+    windows = setup[2]
+    top = int(windows[..., 1].max(initial=0)) + 2
+    n_out = min(n_bins, top + (half + 1 if floor_kind == "spectral" else 0))
+    if floor_kind == "spectral" and n_out + half >= n_bins:
+        n_out = n_bins  # the floor's truncation at the top bin matters: keep every bin
+    taps = _window_taps(window, nfft)
     noise_mean = np.float32(np.sum(window.astype(np.float64) ** 2))  # E|X_k|^2 of unit white noise
     rng = np.random.default_rng(seed)
     scores = []
-    batch = max(1, min(n_blocks, (1 << 23) // (n_avg * nfft)))
+    per_block = n_avg * (n_out if taps is not None else nfft)
+    batch = max(1, min(n_blocks, (1 << 22) // per_block))
     done = 0
     while done < n_blocks:
         n = min(batch, n_blocks - done)
-        x = rng.standard_normal((n, n_avg, nfft), dtype=np.float32) * window
-        spec = scipy.fft.rfft(x, axis=-1)
-        power = (np.mean(spec.real ** 2 + spec.imag ** 2, axis=1) / noise_mean).astype(np.float32)
+        if taps is not None:
+            power = _simulated_noise_power(rng, n, n_avg, nfft, n_out, taps)
+        else:
+            x = rng.standard_normal((n, n_avg, nfft), dtype=np.float32) * window
+            spec = scipy.fft.rfft(x, axis=-1)[..., :n_out]
+            power = (np.mean(spec.real ** 2 + spec.imag ** 2, axis=1) / noise_mean).astype(np.float32)
         scores.append(_run_comb(_noise_ratio(power, floor_kind, half, n_avg), setup)[2])
         done += n
     s = np.sort(np.concatenate(scores).astype(np.float64))
@@ -444,8 +610,11 @@ def comb_score_threshold(*, pfa: float, fs_hz: float, nfft: int, n_averages: int
     n_blocks blocks of white Gaussian noise (n_averages independent channels, the STFT window ``window``) go
     through the same noise floor ("spectral" or "known": the true noise mean, used for "temporal" and array
     floors) and comb; the tail above the 90 % quantile of the scores is fitted with an exponential (the
-    generalised-Pareto tail of a maximum, shape 0) and extrapolated to pfa. Deterministic (seed), cached per
-    set-up; costs about n_blocks x (n_averages nfft samples + one comb), ~2 s for 2000 blocks of nfft 4096.
+    generalised-Pareto tail of a maximum, shape 0) and extrapolated to pfa. Only the bins the comb reads are
+    simulated, in the frequency domain for short-DFT windows (Hann: complex white noise through the taps
+    [-1/4, 1/2, -1/4]). Deterministic (seed); the scores are cached in memory and on disk (``null_cache_dir``),
+    so a set-up is simulated once per machine (~1 to 5 s for 2000 blocks of 24 to 48 averages), then read in
+    milliseconds.
     Valid for noise that is locally white in frequency (the spectral floor follows slow colour) and
     independent between channels.
     """

@@ -132,10 +132,60 @@ def test_single_tone_is_not_a_comb():
         assert not det.detected.any()
 
 
-def test_threshold_is_deterministic_and_cached():
+def test_threshold_is_deterministic_and_cached(tmp_path, monkeypatch):
     a = hm.comb_score_threshold(pfa=1e-2, fs_hz=FS_HZ, nfft=NFFT)
     b = hm.comb_score_threshold(pfa=1e-2, fs_hz=FS_HZ, nfft=NFFT)
     assert a == b and 10.0 < a < 30.0
+    # the on-disk cache: a set-up not seen in this process is simulated once, written, then read back
+    monkeypatch.setenv("SENSORKIT_CACHE_DIR", str(tmp_path))
+    assert hm.null_cache_dir() == tmp_path / "comb_null"
+    args = dict(pfa=1e-3, fs_hz=FS_HZ, nfft=NFFT, n_averages=3, f_max_hz=2500.0, n_blocks=300, seed=7)
+    first = hm.comb_score_threshold(**args)
+    files = list((tmp_path / "comb_null").glob("*.npy"))
+    assert len(files) == 1 and np.load(files[0]).shape == (300,)
+    hm._null_scores.cache_clear()
+    assert hm.comb_score_threshold(**args) == first
+    files[0].write_bytes(b"garbage")  # a damaged cache file is recomputed, not trusted
+    hm._null_scores.cache_clear()
+    assert hm.comb_score_threshold(**args) == first
+
+
+@pytest.mark.parametrize("n_avg", [1, 4])
+def test_frequency_domain_noise_matches_windowed_fft(n_avg):
+    """The threshold's noise, drawn in the frequency domain through the Hann taps [-1/4, 1/2, -1/4], has the
+    statistics of the FFT of Hann-windowed white noise: per-bin mean 1, variance 1 / n_avg (Gamma), correlation
+    between neighbouring bins (2/3)^2 = 0.444 and (1/6)^2 = 0.028 at lag 2 (measured on 4000 blocks: within
+    0.03 of these), DC and Nyquist bins real."""
+    nfft, n = 256, 4000
+    window = hm.make_window("hann", nfft)
+    taps = hm._window_taps(window, nfft)
+    np.testing.assert_allclose(taps, [-0.25, 0.5, -0.25], atol=1e-7)
+    sim = hm._simulated_noise_power(np.random.default_rng(1), n, n_avg, nfft, nfft // 2 + 1, taps)
+    x = np.random.default_rng(2).standard_normal((n, n_avg, nfft)) * window
+    spec = np.fft.rfft(x, axis=-1)
+    ref = np.mean(np.abs(spec) ** 2, axis=1) / np.sum(window.astype(np.float64) ** 2)
+
+    def stats(p):
+        inner = p[:, 4:-4]
+        c = [np.mean([np.corrcoef(inner[:, k], inner[:, k + lag])[0, 1] for k in range(0, inner.shape[1] - 2, 7)])
+             for lag in (1, 2)]
+        return inner.mean(), inner.var() * n_avg, c[0], c[1], p[:, 0].mean(), p[:, -1].mean()
+
+    got, want = stats(sim), stats(ref)
+    assert abs(got[0] - 1.0) < 0.02 and abs(got[1] - 1.0) < 0.06
+    assert abs(got[2] - 4 / 9) < 0.03 and abs(got[3] - 1 / 36) < 0.03
+    np.testing.assert_allclose(got, want, atol=0.1)
+
+
+def test_window_without_short_dft_falls_back_to_the_fft():
+    rng = np.random.default_rng(0)
+    assert hm._window_taps(rng.uniform(0.5, 1.0, 64).astype(np.float32), 64) is None
+    assert hm._window_taps(hm.make_window("blackman", 64), 64).shape == (5,)
+    # the threshold of such a window is still simulated (FFT of windowed noise), and lands near Hann's
+    window = rng.uniform(0.5, 1.0, NFFT)
+    odd = hm.comb_score_threshold(pfa=1e-2, fs_hz=FS_HZ, nfft=NFFT, window=window, n_blocks=400)
+    hann = hm.comb_score_threshold(pfa=1e-2, fs_hz=FS_HZ, nfft=NFFT, n_blocks=400)
+    assert np.isfinite(odd) and abs(odd - hann) < 0.3 * hann
 
 
 def test_harmonic_bin_set():
