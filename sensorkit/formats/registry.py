@@ -26,6 +26,7 @@ IMPORTERS = {
 def read_any(path, **options) -> Imported:
     """Read any supported file; ``options`` go to the importer (e.g. geometry= for audio)."""
     import importlib
+    import inspect
 
     path = Path(path)
     try:
@@ -36,4 +37,9 @@ def read_any(path, **options) -> Imported:
     if not path.is_file():
         raise FormatError(path, "file", "an existing file", "no such file")
     reader = getattr(importlib.import_module(module_name), function_name)
+    accepted = inspect.signature(reader).parameters
+    for name in options:
+        if name not in accepted:
+            raise ValueError(f"{path}: option {name!r} does not apply to {path.suffix} files "
+                             f"(it reads {', '.join(p for p in accepted if p != 'path') or 'no options'})")
     return reader(path, **options)

@@ -27,6 +27,7 @@ __all__ = ["AudioInput", "RESULTS_GROUP", "TRACK_CSV_COLUMNS", "batch_job", "fol
 
 RESULTS_GROUP = "results/drone"
 RECORDING_SUFFIXES = (".h5", ".hdf5")
+AUDIO_SUFFIXES = (".wav", ".flac")
 TRACK_CSV_COLUMNS = ("track_id", "state", "start_time_s", "end_time_s", "time_s", "azimuth_deg", "elevation_deg",
                      "bearing_deg", "f0_hz", "snr_db", "score")
 TRACK_ROW_DTYPE = np.dtype([("track_id", "<i4"), ("state", "S10"), ("time_s", "<f8"), ("azimuth_deg", "<f8"),
@@ -82,6 +83,9 @@ def load_audio(path, *, geometry=None, stream: str | None = None) -> AudioInput:
         return AudioInput(samples, a.fs_hz, positions, name, lat, lon)
     from sensorkit.formats.registry import read_any
 
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise FormatError(path, "file", "a recording (.h5) or an audio file (" + ", ".join(AUDIO_SUFFIXES) + ")",
+                          path.suffix or "(no extension)")
     imported = read_any(path, geometry=geometry)
     if not imported.audio:
         raise FormatError(path, "audio", "an audio file", imported.format)

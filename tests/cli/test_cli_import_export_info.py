@@ -151,3 +151,10 @@ def test_info_reads_a_file_while_it_is_written(tmp_path):
         assert code == 2 and "being written by process" in err, err
     finally:
         writer.close()
+
+
+def test_an_option_of_another_format_is_refused_by_name(shared_data):
+    from sensorkit.formats.registry import read_any
+
+    with pytest.raises(ValueError, match=r"FILE____032.DZT: option 'geometry' does not apply to \.DZT files"):
+        read_any(shared_data / "gpr" / "gprpy-examples" / "GSSI" / "FILE____032.DZT", geometry="array.json")

@@ -128,6 +128,10 @@ def test_exit_codes_on_bad_input(clip, tmp_path, capsys):
     garbage.write_bytes(b"RIFF1234WAVEjunk")
     code, _, err = _run(capsys, "detect", "drones", garbage)
     assert code == 2 and "garbage.wav" in err
+    gpr_file = tmp_path / "line.DZT"  # a GPR file is not audio: one line, not a traceback
+    gpr_file.write_bytes(b"\0" * 1024)
+    code, _, err = _run(capsys, "detect", "drones", gpr_file)
+    assert code == 2 and "expected a recording (.h5) or an audio file" in err and len(err.strip().splitlines()) == 1
     code, _, err = _run(capsys, "score", "drones", clip["truth"])
     assert code == 2 and "pairs" in err
     code, _, err = _run(capsys, "score", "drones", clip["truth"], clip["truth"])
