@@ -33,11 +33,19 @@ def open_h5_for_reading(path) -> h5py.File:
         found = reason[reason.index("truncated file"):].rstrip(")")
         raise FormatError(path, "file", "a complete HDF5 file", found)
     if "already open for write" not in reason:
-        raise FormatError(path, "file", "an HDF5 file", reason.split("(")[0].strip() or reason)
+        raise FormatError(path, "file", "an HDF5 file (a sensorkit recording; other files go through "
+                                        "`sensorkit import`)", _h5_reason(reason))
     try:  # a file still open for writing, or left by a killed writer
         return h5py.File(path, "r", swmr=True, libver="latest")
     except (OSError, RuntimeError) as swmr_error:
         raise FormatError(path, "file", "an HDF5 file", str(swmr_error).split("(")[0].strip()) from None
+
+
+def _h5_reason(message: str) -> str:
+    """HDF5's reason from an h5py error: 'Unable to synchronously open file (file signature not found)' ->
+    'file signature not found'."""
+    inner = message[message.find("(") + 1:message.rfind(")")] if "(" in message and ")" in message else ""
+    return inner.strip() or message.strip()
 
 
 class CommittedArray:
