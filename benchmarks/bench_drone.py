@@ -5,9 +5,13 @@ Input: 5 s of one drone hovering 60 m away at azimuth 40 deg in wind and self-no
 (sensorkit.synth) for an 8-microphone circular array (radius 0.1 m) or the UMA-16. Timed: detect_drones() on the
 whole clip, from a fresh detector (SRP-PHAT steering table included; the comb threshold's noise simulation is
 cached per set-up, in memory and on disk, and done in the untimed first call). Measured 2026-11-21 on the shared
-2-core machine, best of 3, one Numba thread: real-time factor 34 / 21 (8 / 16 channels at 16 kHz) and 37 / 19
-(at 48 kHz); SRP-PHAT's pair sums take about half at 16 channels (the issue's goal: 50 on 16 channels, 48 kHz). extra_info: real_time_factor (seconds of audio per second
-of compute; > 1 is faster than real time), frames_per_s.
+2-core machine, best of 7 interleaved with the previous version, one Numba thread: real-time factor 38 / 21 (8 / 16
+channels at 16 kHz, unchanged) and 33 / 19 (at 48 kHz, now decimated to 16 kHz first; before: 33-38 / 18-20 with
+nfft 16384, whose frames are 1.33 x longer). The 48 kHz input no longer costs more than 16 kHz (STFT 58 -> 13 ms
+plus 24 ms for the 27-tap FIR, per 5 s at 16 channels), but it was not the bottleneck: at 16 channels SRP-PHAT
+(locate ~40 %, pair sums ~23 %; steering table ~11 %), the tracker (~12 %) and the per-comb engine test and masking
+(~17 %) take the time (the issue's goal: 50 on 16 channels, 48 kHz, is not reached). extra_info: real_time_factor
+(seconds of audio per second of compute; > 1 is faster than real time), frames_per_s.
 
 Run: .venv/bin/python -m pytest benchmarks/bench_drone.py --benchmark-enable -q
 """

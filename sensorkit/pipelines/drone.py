@@ -3,7 +3,9 @@
     result = detect_drones(samples, fs_hz, mic_positions_m, DroneConfig())   # samples (n, n_ch) float32
     for t in result.tracks: t.track_id, t.state, t.azimuth_deg(), t.f0_hz ...
 
-Per STFT block (one DOA frame every hop, default nfft ~0.256 s and hop nfft / 2 ~0.128 s):
+Input sampled at 2 x ``analysis_fs_hz`` (16 kHz) or faster is first low-pass filtered and decimated (48 kHz by 3,
+44.1 kHz by 2): the analysis runs below 2 x analysis_fs_hz. Per STFT block (one DOA frame every hop, default nfft
+~0.256 s and hop nfft / 2 ~0.128 s):
 
 1. power averaged over the channels, noise floor by a running median over frequency, ratio to it
    (sensorkit.kernels.harmonic);
@@ -74,9 +76,13 @@ def default_nfft(fs_hz: float, block_s: float = 0.256) -> int:
 class DroneConfig:
     """Parameters of the drone pipeline (SI units; degrees where the name says so). Defaults suit drones-field.
 
-    STFT: nfft (None: the power of two nearest 0.256 s, 4096 at 16 kHz, ~3.9 Hz bins, long enough to resolve
-      rotor lines 2 % apart at the 4th harmonic, short enough for a drone crossing at 45 deg/s); hop (None:
-      nfft // 2, one DOA frame every ~0.128 s); window.
+    Decimation: analysis_fs_hz (16000: input sampled at least twice as fast is first low-pass filtered and
+      decimated by the integer factor floor(fs / analysis_fs_hz), 3 at 48 kHz, 2 at 44.1 kHz, so that the
+      analysis runs at fs / factor >= analysis_fs_hz; None: no decimation). The rotor lines read lie below
+      f_max_hz; see ``DroneDetector`` for the filter.
+    STFT (at the analysis rate): nfft (None: the power of two nearest 0.256 s, 4096 at 16 kHz, ~3.9 Hz bins, long
+      enough to resolve rotor lines 2 % apart at the 4th harmonic, short enough for a drone crossing at 45 deg/s);
+      hop (None: nfft // 2, one DOA frame every ~0.128 s); window.
     Harmonic comb (sensorkit.kernels.harmonic.harmonic_comb): f0_min_hz..f0_max_hz (50..1000 Hz: blade-passing
       frequencies of small drones are 100..700 Hz), n_harmonics (8), f_max_hz (2500 Hz,
       highest harmonic searched, capped at 0.45 fs; 8 harmonics of a 300 Hz rotor, 4 of a 620 Hz one; it also
@@ -113,6 +119,7 @@ class DroneConfig:
       false tracks 284 -> 164 per hour, fragmentation 2.6 -> 1.6 tracks per drone).
     """
 
+    analysis_fs_hz: float | None = 16000.0
     nfft: int | None = None
     hop: int | None = None
     window: str = "hann"
@@ -155,6 +162,7 @@ class DroneConfig:
                 raise ValueError(f"DroneConfig.{name}: expected {what} in [{lo}, {hi}]{' or None' if optional else ''}"
                                  f", found {v!r}")
 
+        number("analysis_fs_hz", 1000.0, 1e6, optional=True)
         number("nfft", 16, 1 << 20, optional=True, integer=True)
         number("hop", 1, 1 << 20, optional=True, integer=True)
         if self.nfft is not None and self.hop is not None and self.hop > self.nfft:
@@ -313,16 +321,20 @@ class DroneDetector:
         self.fs_hz = float(fs_hz)
         self.heading_deg = None if heading_deg is None else float(heading_deg)
         self.include_tentative = bool(include_tentative)
-        self.nfft = config.nfft if config.nfft is not None else default_nfft(self.fs_hz)
+        self.decimation = 1
+        if config.analysis_fs_hz is not None:
+            self.decimation = max(1, int(math.floor(self.fs_hz / config.analysis_fs_hz + 1e-9)))
+        self.analysis_fs_hz = self.fs_hz / self.decimation
+        self.nfft = config.nfft if config.nfft is not None else default_nfft(self.analysis_fs_hz)
         self.hop = config.hop if config.hop is not None else self.nfft // 2
         if self.hop > self.nfft:
             raise ValueError(f"DroneConfig.hop: expected at most nfft={self.nfft}, found {self.hop}")
-        self.df_hz = self.fs_hz / self.nfft
+        self.df_hz = self.analysis_fs_hz / self.nfft
         self.n_bins = self.nfft // 2 + 1
-        self.f_max_hz = min(config.f_max_hz, 0.45 * self.fs_hz)
+        self.f_max_hz = min(config.f_max_hz, 0.45 * self.analysis_fs_hz)
         if config.f0_max_hz > self.f_max_hz:
             raise ValueError(f"DroneConfig.f0_max_hz: expected at most {self.f_max_hz:g} Hz (0.45 fs and f_max_hz) "
-                             f"at fs {self.fs_hz:g} Hz, found {config.f0_max_hz}")
+                             f"at fs {self.analysis_fs_hz:g} Hz, found {config.f0_max_hz}")
         if config.f0_min_hz < 2 * self.df_hz:
             raise ValueError(f"DroneConfig.f0_min_hz: expected at least two STFT bins ({2 * self.df_hz:.3g} Hz with "
                              f"nfft {self.nfft}), found {config.f0_min_hz}")
@@ -340,16 +352,16 @@ class DroneDetector:
         self._half = max(1, min(int(round(config.noise_half_width_hz / self.df_hz)), self.n_bins))
         self._n_avg = self.n_channels * config.average_blocks
         self.score_threshold = comb_score_threshold(
-            pfa=config.pfa, fs_hz=self.fs_hz, nfft=self.nfft, n_averages=self._n_avg, window=config.window,
+            pfa=config.pfa, fs_hz=self.analysis_fs_hz, nfft=self.nfft, n_averages=self._n_avg, window=config.window,
             noise_floor="spectral", half_width_bins=self._half, **self._comb)
         self._srp = None
         if self.has_direction:
-            self._srp = SrpPhat(self.mic_positions_m, fs_hz=self.fs_hz, nfft=self.nfft, c_mps=config.c_mps,
+            self._srp = SrpPhat(self.mic_positions_m, fs_hz=self.analysis_fs_hz, nfft=self.nfft, c_mps=config.c_mps,
                                 coarse_step_deg=config.coarse_step_deg, fine_step_deg=config.fine_step_deg,
                                 el_min_deg=config.el_min_deg, el_max_deg=config.el_max_deg,
                                 band_min_hz=max(config.f0_min_hz - config.spread_bins * self.df_hz, self.df_hz),
                                 band_max_hz=min(self.f_max_hz * (1 + config.tolerance_rel)
-                                                + (config.spread_bins + 1) * self.df_hz, self.fs_hz / 2))
+                                                + (config.spread_bins + 1) * self.df_hz, self.analysis_fs_hz / 2))
         self._stft = StreamingSTFT(self.n_channels, nfft=self.nfft, hop=self.hop, window=config.window)
         self._tracker = DirectionTracker(config.tracker)
         self._std_rad = None  # the tracker's measurement std, except for horizontal planar arrays
@@ -367,18 +379,70 @@ class DroneDetector:
         self._n_comb_bins = min(self.n_bins, top + self._half + 1)
         self._n_power_bins = min(self.n_bins, max(self._n_comb_bins, self._spec_keep))
         self._recent_power = np.zeros((0, self._n_power_bins), dtype=np.float32)  # last average_blocks - 1
+        self._fir = self._decimation_filter()
+        self._fir_history = np.zeros((self.n_channels, self._fir.size - 1 + self.decimation), dtype=np.float32)
+        self._fir_next = 0  # input frame index of the next decimated sample
+        self.delay_s = (self._fir.size - 1) / 2 / self.fs_hz  # the filter's group delay, taken off block times
         self.frames_in = 0
+
+    def _decimation_filter(self) -> np.ndarray:
+        """Linear-phase low-pass FIR (float32 taps, odd length; [1.0] without decimation) at the input rate: flat
+        (ripple 1e-4) up to the highest frequency the pipeline reads, f_pass (power bins, about f_max (1 +
+        tolerance) + f0_max / 4 + the noise floor's half width: ~3.0 kHz by default), 80 dB down from
+        analysis_fs - f_pass, where the aliases start to fold onto [0, f_pass] (~13 kHz at 16 kHz): 27 taps
+        at 48 kHz. The bins between f_pass and analysis_fs / 2 may hold aliases; nothing reads them."""
+        if self.decimation == 1:
+            return np.ones(1, dtype=np.float32)
+        from scipy.signal import firwin, kaiserord
+
+        f_pass = min(self._n_power_bins * self.df_hz, 0.45 * self.analysis_fs_hz)
+        f_stop = self.analysis_fs_hz - f_pass
+        numtaps, beta = kaiserord(80.0, (f_stop - f_pass) / (self.fs_hz / 2))
+        numtaps += 1 - numtaps % 2
+        return firwin(numtaps, self.analysis_fs_hz / 2, window=("kaiser", beta), fs=self.fs_hz).astype(np.float32)
+
+    def _decimate(self, frames: np.ndarray) -> np.ndarray:
+        """Low-pass filter and keep every decimation-th frame of the input stream (frames (n, n_channels) float32
+        -> (m, n_channels) float32); the filter's state is kept across calls, so any split of the stream gives the
+        same samples. Output k is sum_j h[j] x[k D - j] over the input stream x (zero before its start)."""
+        from scipy.signal import upfirdn
+
+        d, n_taps = self.decimation, self._fir.size
+        start = self.frames_in  # input index of frames[0]
+        h = self._fir_history.shape[1]  # z[:, h] is frames[0]
+        z = np.empty((self.n_channels, h + frames.shape[0]), dtype=np.float32)  # channels by rows: upfirdn runs
+        z[:, :h] = self._fir_history                                             # 2x faster along the last axis
+        z[:, h:] = frames.T
+        p0 = self._fir_next - start + h  # position in z of the next output
+        n_out = max(0, (z.shape[1] - 1 - p0) // d + 1) if p0 < z.shape[1] else 0
+        self._fir_history = z[:, z.shape[1] - h:].copy()
+        if n_out == 0:
+            return np.zeros((0, self.n_channels), dtype=np.float32)
+        self._fir_next += n_out * d
+        a = p0 - (n_taps - 1)  # first sample of the first output's window (>= d - 1 >= 0)
+        q = a - (a - p0) % d  # q <= a, q = p0 (mod d): upfirdn's outputs then fall on p0, p0 + d, ...
+        y = upfirdn(self._fir, z[:, q:], down=d, axis=-1)
+        k0 = (p0 - q) // d
+        return np.ascontiguousarray(y[:, k0:k0 + n_out].T, dtype=np.float32)
 
     # ------------------------------------------------------------------------------------------ streaming
     def process(self, frames) -> int:
         """Feed frames (n, n_channels); returns the number of new DOA frames processed."""
+        n_in = int(np.shape(frames)[0])
+        if self.decimation > 1:
+            frames = np.asarray(frames, dtype=np.float32)
+            if frames.ndim == 1 and self.n_channels == 1:
+                frames = frames[:, None]
+            if frames.ndim != 2 or frames.shape[1] != self.n_channels:
+                raise ValueError(f"frames: expected shape (n, {self.n_channels}), found {frames.shape}")
+            frames = self._decimate(frames)
         blocks = self._stft.process(frames)
-        self.frames_in += int(np.shape(frames)[0])
+        self.frames_in += n_in
         n_new = blocks.shape[1]
         if n_new == 0:
             return 0
         first = self._stft.n_blocks_out - n_new
-        times = (np.arange(first, first + n_new) * self.hop + self.nfft / 2) / self.fs_hz
+        times = (np.arange(first, first + n_new) * self.hop + self.nfft / 2) / self.analysis_fs_hz - self.delay_s
         power = band_power(blocks[:, :, :self._n_power_bins])
         self._keep_spectrogram(power)
         m = self.config.average_blocks
@@ -569,7 +633,8 @@ class DroneDetector:
 
     def parameters(self) -> dict:
         return {"config": self.config.to_dict(), "fs_hz": self.fs_hz, "n_channels": self.n_channels,
-                "nfft": self.nfft, "hop": self.hop, "frame_interval_s": self.hop / self.fs_hz,
+                "analysis_fs_hz": self.analysis_fs_hz, "decimation": self.decimation,
+                "nfft": self.nfft, "hop": self.hop, "frame_interval_s": self.hop / self.analysis_fs_hz,
                 "f_max_hz": self.f_max_hz, "comb_score_threshold": self.score_threshold,
                 "has_direction": self.has_direction,
                 "planar_array": bool(self.has_direction and is_horizontal_planar(self.mic_positions_m)),
@@ -632,7 +697,8 @@ def detect_drones(samples, fs_hz: float, mic_positions_m=None, config: DroneConf
         raise ValueError(f"samples: expected integer or floating samples, found dtype {x.dtype}")
     det = DroneDetector(x.shape[1], fs_hz, mic_positions_m, config, heading_deg=heading_deg,
                         include_tentative=include_tentative)
-    step = max(det.nfft, int(chunk_s * det.fs_hz) // det.hop * det.hop)
+    hop_in = det.hop * det.decimation
+    step = max(det.nfft * det.decimation, int(chunk_s * det.fs_hz) // hop_in * hop_in)
     for start in range(0, x.shape[0], step):
         det.process(np.asarray(x[start:start + step], dtype=np.float32))
         if progress is not None:
