@@ -158,48 +158,27 @@ DETECTION_DTYPE = np.dtype([("x_m", "<f8"), ("y_m", "<f8"), ("depth_m", "<f8"), 
 def write_results(recording: Path, name: str, result, *, force: bool) -> str:
     """Add /results/landmine/<name> (dataset detections, attrs parameters JSON) to a recording; refuses while a
     live writer holds it, or when the group exists without force. Returns the group path."""
-    import h5py
+    from sensorkit.store.results import write_results_group
 
-    from sensorkit.store.writer import writer_alive
-
-    pid = writer_alive(recording)
-    if pid is not None:
-        raise ValueError(f"{recording}: a recorder (pid {pid}) is still writing it; detect after it has finished "
-                         f"or give --no-results")
-    where = f"{RESULTS_GROUP}/{name}"
     rows = np.zeros(len(result.detections), dtype=DETECTION_DTYPE)
     for i, d in enumerate(result.detections):
         rows[i] = (d.x_m, d.y_m, d.depth_m, d.size_m, d.amplitude, d.score, d.lat, d.lon,
                    d.features.get("snr_db", math.nan), d.features.get("polarity", math.nan))
-    try:
-        f = h5py.File(recording, "r+")
-    except OSError as exc:
-        raise ValueError(f"{recording}: could not open the recording to add results: {exc}") from None
-    with f:
-        if where in f:
-            if not force:
-                raise FileExistsError(f"{recording}: /{where} exists; use --force to replace it")
-            del f[where]
-        group = f.require_group(where)
-        ds = group.create_dataset("detections", data=rows)
-        ds.attrs["units"] = "m (x_m, y_m, depth_m, size_m), degrees (lat, lon), dB (snr_db)"
-        group.attrs["parameters"] = json.dumps(result.parameters, default=_json_default)
-        group.attrs["score_threshold"] = float(result.parameters["config"]["score_threshold"])
-        group.attrs["area_m2"] = float(result.area_m2)
-        group.attrs["created_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return "/" + where
+    parameters = json.dumps(result.parameters, default=_json_default)
+    return write_results_group(
+        recording, f"{RESULTS_GROUP}/{name}",
+        {"detections": (rows, "m (x_m, y_m, depth_m, size_m), degrees (lat, lon), dB (snr_db)")},
+        {"parameters": parameters, "score_threshold": float(result.parameters["config"]["score_threshold"]),
+         "area_m2": float(result.area_m2)}, force=force)
 
 
 def _check_results_writable(recording: Path, force: bool) -> None:
     """Fail early (before the work) when results could not be added to the recording."""
     import h5py
 
-    from sensorkit.store.writer import writer_alive
+    from sensorkit.store.results import check_not_being_recorded
 
-    pid = writer_alive(recording)
-    if pid is not None:
-        raise ValueError(f"{recording}: a recorder (pid {pid}) is still writing it; detect after it has finished "
-                         f"or give --no-results")
+    check_not_being_recorded(recording)
     if not force and recording.is_file():
         try:
             with h5py.File(recording, "r") as f:

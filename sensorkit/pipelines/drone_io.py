@@ -217,38 +217,20 @@ def write_results(recording, result: DroneResult, *, force: bool = False) -> str
     """Add /results/drone (datasets ``tracks``: one row per update, ``detections``: DETECTION_DTYPE rows; attrs
     ``parameters`` JSON, created_utc) to a recording opened 'r+'. Refuses while a live writer holds the file,
     and when results exist without force. Returns the group path."""
-    import h5py
+    from sensorkit.store.results import write_results_group
 
-    from sensorkit.store.writer import writer_alive
-
-    recording = Path(recording)
-    pid = writer_alive(recording)
-    if pid is not None:
-        raise ValueError(f"{recording}: a recorder (pid {pid}) is still writing it; detect after it has finished "
-                         f"or give --no-results")
     rows = track_rows(result)
     table = np.zeros(len(rows), dtype=TRACK_ROW_DTYPE)
     for i, r in enumerate(rows):
         table[i] = (r["track_id"], r["state"].encode(), r["time_s"],
                     *(np.nan if r[k] is None else r[k] for k in ("azimuth_deg", "elevation_deg", "bearing_deg",
                                                                  "f0_hz", "snr_db", "score")))
-    try:
-        f = h5py.File(recording, "r+")
-    except OSError as exc:
-        raise ValueError(f"{recording}: could not open the recording to add results: {exc}") from None
-    with f:
-        if RESULTS_GROUP in f:
-            if not force:
-                raise FileExistsError(f"{recording}: /{RESULTS_GROUP} exists; use --force to replace it")
-            del f[RESULTS_GROUP]
-        group = f.require_group(RESULTS_GROUP)
-        ds = group.create_dataset("tracks", data=table)
-        ds.attrs["units"] = "s (time_s), degrees (azimuth_deg, elevation_deg, bearing_deg), Hz (f0_hz), dB (snr_db)"
-        group.create_dataset("detections", data=result.detections)
-        group.attrs["parameters"] = json.dumps(result.parameters, allow_nan=True)
-        group.attrs["n_confirmed"] = len(result.confirmed_tracks())
-        group.attrs["created_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return "/" + RESULTS_GROUP
+    return write_results_group(
+        recording, RESULTS_GROUP,
+        {"tracks": (table, "s (time_s), degrees (azimuth_deg, elevation_deg, bearing_deg), Hz (f0_hz), dB (snr_db)"),
+         "detections": (result.detections, None)},
+        {"parameters": json.dumps(result.parameters, allow_nan=True),
+         "n_confirmed": len(result.confirmed_tracks())}, force=force)
 
 
 # ------------------------------------------------------------------------------------------------ live, batch
