@@ -33,7 +33,7 @@ test: $(VENV)/.installed-test
 # more than BENCH_THRESHOLD. Both run Numba, OpenMP and OpenBLAS on BENCH_THREADS threads (1: steady on a
 # shared machine; empty: all cores). See docs/performance.md.
 BENCH_FIELD ?= min
-BENCH_THRESHOLD ?= 75%
+BENCH_THRESHOLD ?= 50%
 BENCH_THREADS ?= 1
 BENCH_ENV := $(if $(BENCH_THREADS),NUMBA_NUM_THREADS=$(BENCH_THREADS) OMP_NUM_THREADS=$(BENCH_THREADS) OPENBLAS_NUM_THREADS=$(BENCH_THREADS))
 BENCH_ARGS := benchmarks --benchmark-enable --benchmark-storage=.benchmarks -q
