@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit, prange
 
 from sensorkit.kernels import validate
+from sensorkit.kernels.sorted_window import sorted_insert, sorted_remove
 
 _CHUNK_SAMPLES = 64  # samples per parallel task: (group, sample chunk) pairs are spread over the threads
 
@@ -103,30 +104,6 @@ def _median_all_3d(x):
     return out
 
 
-@njit(cache=True)
-def _sorted_insert(win, count, v):
-    j = count
-    while j > 0 and win[j - 1] > v:
-        win[j] = win[j - 1]
-        j -= 1
-    win[j] = v
-    return count + 1
-
-
-@njit(cache=True)
-def _sorted_remove(win, count, v):
-    lo, hi = 0, count  # binary search for the first element >= v (v is present)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if win[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    for j in range(lo, count - 1):
-        win[j] = win[j + 1]
-    return count - 1
-
-
 @njit(cache=True, parallel=True)
 def _median_moving_3d(x, half):
     """x minus the median over the centred window of traces [t - half, t + half], truncated at the ends.
@@ -145,7 +122,7 @@ def _median_moving_3d(x, half):
             col = cols[s]
             count = 0
             for t in range(min(half, n_tr - 1) + 1):
-                count = _sorted_insert(win, count, col[t])
+                count = sorted_insert(win, count, col[t])
             for t in range(n_tr):
                 m = count // 2
                 if count % 2 == 1:
@@ -153,9 +130,9 @@ def _median_moving_3d(x, half):
                 else:
                     med[s, t] = 0.5 * (win[m - 1] + win[m])
                 if t + half + 1 < n_tr:
-                    count = _sorted_insert(win, count, col[t + half + 1])
+                    count = sorted_insert(win, count, col[t + half + 1])
                 if t - half >= 0:
-                    count = _sorted_remove(win, count, col[t - half])
+                    count = sorted_remove(win, count, col[t - half])
         for t in range(n_tr):
             for s in range(c0, c1):
                 out[g, t, s] = np.float32(x[g, t, s] - med[s - c0, t])

@@ -45,6 +45,7 @@ import scipy.special
 from numba import njit, prange
 
 from sensorkit.kernels import validate
+from sensorkit.kernels.sorted_window import sorted_insert, sorted_remove
 from sensorkit.kernels.stft import make_window
 
 __all__ = [
@@ -117,33 +118,6 @@ def band_power(spectra) -> np.ndarray:
     return _band_power(_as_stft(spectra))
 
 
-@njit(cache=True)
-def _insert_sorted(buf, n, v):
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if buf[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    for i in range(n, lo, -1):
-        buf[i] = buf[i - 1]
-    buf[lo] = v
-
-
-@njit(cache=True)
-def _remove_sorted(buf, n, v):
-    lo, hi = 0, n
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if buf[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    for i in range(lo, n - 1):
-        buf[i] = buf[i + 1]
-
-
 @njit(cache=True, parallel=True)
 def _running_median_rows(p, half):
     """Median of each row over the window [k - half, k + half] truncated at the row ends."""
@@ -154,19 +128,16 @@ def _running_median_rows(p, half):
         buf = np.empty(2 * half + 1, dtype=np.float32)
         m = 0
         for j in range(min(half, n - 1) + 1):
-            _insert_sorted(buf, m, row[j])
-            m += 1
+            m = sorted_insert(buf, m, row[j])
         for k in range(n):
             if m % 2 == 1:
                 out[r, k] = buf[m // 2]
             else:
                 out[r, k] = np.float32(0.5 * (np.float64(buf[m // 2 - 1]) + np.float64(buf[m // 2])))
             if k + half + 1 < n:
-                _insert_sorted(buf, m, row[k + half + 1])
-                m += 1
+                m = sorted_insert(buf, m, row[k + half + 1])
             if k - half >= 0:
-                _remove_sorted(buf, m, row[k - half])
-                m -= 1
+                m = sorted_remove(buf, m, row[k - half])
     return out
 
 
