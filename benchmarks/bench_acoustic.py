@@ -25,7 +25,7 @@ from sensorkit.kernels import harmonic as hm
 from sensorkit.kernels.cfar import ca_cfar, os_cfar
 from sensorkit.kernels.gcc_phat import gcc_phat_pairs
 from sensorkit.kernels.music import music_refine
-from sensorkit.kernels.srp_phat import SrpPhat, plane_wave_leads_s, srp_phat_map
+from sensorkit.kernels.srp_phat import SrpPhat, denoised_cross_spectra, plane_wave_leads_s, srp_phat_map
 from sensorkit.kernels.stft import stft
 
 FS_HZ = 48000.0
@@ -62,8 +62,10 @@ def inputs():
     det = hm.detect_harmonics(doa_stft, fs_hz=FS_HZ, nfft=DOA_NFFT)
     bins = np.unique(np.concatenate([hm.harmonic_bin_set(row, DOA_NFFT // 2 + 1) for row in det.harmonic_bins]))
     cube = np.random.default_rng(3).exponential(size=CFAR_SHAPE).astype(np.float32)
+    background = np.ones(DOA_NFFT // 2 + 1, dtype=bool)  # every bin but the harmonic bins +- 2
+    background[np.clip((bins[:, None] + np.arange(-2, 3)).ravel(), 0, DOA_NFFT // 2)] = False
     return dict(frames=frames, ratio=ratio.astype(np.float32), comb_setup=_comb_args(ratio.shape[1]),
-                doa_stft=doa_stft, bins=bins, cube=cube)
+                doa_stft=doa_stft, bins=bins, cube=cube, background=background)
 
 
 def _comb_args(n_bins):
@@ -128,6 +130,11 @@ def _cases():
             "update",
             (lambda d: srp_class().locate(d["doa_stft"], d["bins"]), 1),
             (srp_ref_coarse_to_fine, 1),
+            None),
+        "denoised cross-spectra 16 mics": (
+            "update",
+            (lambda d: denoised_cross_spectra(d["doa_stft"], d["bins"], d["background"]), 1),
+            (lambda d: ref.denoised_cross_spectra_reference(d["doa_stft"], d["bins"], d["background"]), 1),
             None),
         "music refine 20 deg at 0.5": (
             "update",

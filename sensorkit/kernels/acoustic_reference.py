@@ -205,3 +205,24 @@ def os_cfar_reference(power, guard, train, pfa, rank_fraction=0.75):
         threshold = alphas[n] * v[k - 1]
         stat[idx] = x[idx] / threshold if threshold > 0 else (np.inf if x[idx] > 0 else 0.0)
     return stat > 1.0, stat
+
+
+def denoised_cross_spectra_reference(spectra, bins, noise_mask, half_width_bins=12, guard_bins=2, min_noise_bins=3):
+    """(n_sel, M, M) complex128: (R - N) / sqrt(R_ii R_jj) off the diagonal, 1 on it; R = sum_b x x^H at the bin,
+    N = the mean of the same over the noise bins q with guard < |q - k| <= half (none with fewer than
+    min_noise_bins)."""
+    x = np.asarray(spectra, dtype=np.complex128)
+    n_mics, _, n_bins = x.shape
+    out = np.zeros((len(bins), n_mics, n_mics), dtype=np.complex128)
+    for s, k in enumerate(bins):
+        r = np.einsum("ib,jb->ij", x[:, :, k], x[:, :, k].conj())
+        q = np.arange(max(1, k - half_width_bins), min(n_bins, k + half_width_bins + 1))
+        q = q[np.asarray(noise_mask)[q] & (np.abs(q - k) > guard_bins)]
+        n = np.zeros_like(r)
+        if q.size >= min_noise_bins:
+            n = np.einsum("ibq,jbq->ij", x[:, :, q], x[:, :, q].conj()) / q.size
+        d = np.sqrt(np.outer(r.diagonal().real, r.diagonal().real))
+        c = np.where(d > 0, (r - n) / np.where(d > 0, d, 1.0), 0.0)
+        np.fill_diagonal(c, 1.0)
+        out[s] = c
+    return out

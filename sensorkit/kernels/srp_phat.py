@@ -40,8 +40,8 @@ from numba import njit, prange
 from sensorkit.kernels import validate
 
 __all__ = [
-    "SrpPhat", "SrpResult", "direction_vectors", "is_horizontal_planar", "phat_cross_spectra", "phat_normalise",
-    "plane_wave_leads_s", "ring_power", "ring_tables", "srp_phat_map", "steered_power", "steering_table",
+    "SrpPhat", "SrpResult", "denoised_cross_spectra", "direction_vectors", "is_horizontal_planar",
+    "phat_cross_spectra", "phat_normalise", "plane_wave_leads_s", "ring_power", "ring_tables", "srp_phat_map", "steered_power", "steering_table",
 ]
 
 SPEED_OF_SOUND_MPS = 343.0
@@ -229,6 +229,56 @@ def _phat_impl(spectra, bins):
     return out
 
 
+@njit(cache=True)
+def _denoised_cross_impl(spectra, bins, noise_mask, half, guard, min_noise, c_re, c_im):
+    """Background-subtracted coherence C_ij = (R_ij - N_ij) / sqrt(R_ii R_jj) (i < j), C_ii = 1, upper triangle
+    into c_re, c_im (M, M, >= n_sel) float32; R, N accumulated in float64 (see denoised_cross_spectra)."""
+    n_mics, n_blocks, n_bins = spectra.shape
+    r_re = np.empty((n_mics, n_mics), dtype=np.float64)
+    r_im = np.empty((n_mics, n_mics), dtype=np.float64)
+    n_re = np.empty((n_mics, n_mics), dtype=np.float64)
+    n_im = np.empty((n_mics, n_mics), dtype=np.float64)
+    for s in range(bins.shape[0]):
+        k = bins[s]
+        r_re[:, :] = 0.0
+        r_im[:, :] = 0.0
+        n_re[:, :] = 0.0
+        n_im[:, :] = 0.0
+        for b in range(n_blocks):
+            for i in range(n_mics):
+                xi = spectra[i, b, k]
+                for j in range(i, n_mics):
+                    xj = spectra[j, b, k]
+                    r_re[i, j] += np.float64(xi.real) * xj.real + np.float64(xi.imag) * xj.imag
+                    r_im[i, j] += np.float64(xi.imag) * xj.real - np.float64(xi.real) * xj.imag
+        count = 0
+        for q in range(max(1, k - half), min(n_bins, k + half + 1)):
+            if abs(q - k) <= guard or not noise_mask[q]:
+                continue
+            count += 1
+            for b in range(n_blocks):
+                for i in range(n_mics):
+                    xi = spectra[i, b, q]
+                    for j in range(i + 1, n_mics):
+                        xj = spectra[j, b, q]
+                        n_re[i, j] += np.float64(xi.real) * xj.real + np.float64(xi.imag) * xj.imag
+                        n_im[i, j] += np.float64(xi.imag) * xj.real - np.float64(xi.real) * xj.imag
+        scale = 1.0 / count if count >= min_noise else 0.0
+        for i in range(n_mics):
+            c_re[i, i, s] = 1.0
+            c_im[i, i, s] = 0.0
+            for j in range(i + 1, n_mics):
+                d = math.sqrt(r_re[i, i] * r_re[j, j])
+                if d > 0.0:
+                    c_re[i, j, s] = (r_re[i, j] - scale * n_re[i, j]) / d
+                    c_im[i, j, s] = (r_im[i, j] - scale * n_im[i, j]) / d
+                else:
+                    c_re[i, j, s] = 0.0
+                    c_im[i, j, s] = 0.0
+            if not math.isfinite(r_re[i, i]):
+                c_re[i, i, s] = np.nan
+
+
 @njit(cache=True, fastmath=_FASTMATH)
 def _pairs_chunk(c_re, c_im, t_re, t_im, rows, d0, d1, out):
     """out[d0:d1] = sum_s (sum_i C_ii + 2 Re sum_{i<j} conj(a_i) C_ij a_j): float32 steering and partial
@@ -368,6 +418,42 @@ def phat_cross_spectra(spectra, bins, out=None):
     return out
 
 
+def denoised_cross_spectra(spectra, bins, noise_mask, *, half_width_bins: int = 12, guard_bins: int = 2,
+                           min_noise_bins: int = 3, out=None):
+    """Cross-spectra of the bins used with the background's subtracted, normalised as coherences, for SRP.
+
+    For each bin k used: R(k) = sum_b X_b(k) X_b(k)^H over the blocks; the background N(k): the same sum averaged
+    over the noise bins q (noise_mask[q], e.g. bins near the noise floor) with guard_bins < |q - k| <=
+    half_width_bins, at least min_noise_bins of them (else N = 0). A background that is smooth in frequency
+    (wind, a road, an engine's broadband noise) has the same cross-spectral matrix in those bins as under a
+    line, so R - N keeps the line's source: with PHAT alone a directional background louder than the line pulls
+    the peak to itself, and diffuse noise (in phase across a small array at low frequencies) pulls a planar
+    array's elevations towards the zenith. Normalisation: C_ij = (R_ij - N_ij) / sqrt(R_ii R_jj) for i < j (the
+    source's coherent share of the power, up to 1), C_ii = 1; a bin of the source alone gives SRP power 1.
+
+    spectra (M, n_blocks, n_bins) complex64; bins sorted int64; noise_mask (n_bins,) bool. Returns (re, im), each
+    float32 (M, M, n_sel), upper triangle, like phat_cross_spectra (the pair form with n_blocks = 1).
+    """
+    x = np.asarray(spectra)
+    if not np.iscomplexobj(x) or x.ndim != 3:
+        raise ValueError(f"spectra: expected a complex STFT (n_mics, n_blocks, n_bins), found dtype {x.dtype} "
+                         f"shape {x.shape}")
+    x = np.ascontiguousarray(x, dtype=np.complex64)
+    n_mics, _, n_bins = x.shape
+    b = check_bins(bins, n_bins)
+    mask = np.asarray(noise_mask)
+    if mask.dtype != np.bool_ or mask.shape != (n_bins,):
+        raise ValueError(f"noise_mask: expected a bool array ({n_bins},), found dtype {mask.dtype} shape "
+                         f"{mask.shape}")
+    half = validate.int_in_range("half_width_bins", half_width_bins, 1, n_bins)
+    guard = validate.int_in_range("guard_bins", guard_bins, 0, half - 1)
+    min_noise = validate.int_in_range("min_noise_bins", min_noise_bins, 1, 2 * half)
+    if out is None or out[0].shape[2] < b.size:
+        out = (np.empty((n_mics, n_mics, b.size), np.float32), np.empty((n_mics, n_mics, b.size), np.float32))
+    _denoised_cross_impl(x, b, np.ascontiguousarray(mask), half, guard, min_noise, out[0], out[1])
+    return out
+
+
 def cross_spectra(y):
     """C[s] = sum_b y[s, b] y[s, b]^H: (n_sel, n_blocks, M) -> (n_sel, M, M) complex128."""
     y = np.asarray(y)
@@ -414,11 +500,18 @@ def _phat_terms(x, b, n_mics, buffers=None):
     Non-finite spectra at the bins used are refused here, from C's diagonal (a NaN or infinity in X_m gives
     NaN in C_mm), not by scanning the whole STFT."""
     c = phat_cross_spectra(x, b, buffers)
-    finite = np.isfinite(np.einsum("iis->s", c[0][:, :, :b.size]))
+    _check_cross_finite(np.einsum("iis->s", c[0][:, :, :b.size]), b)
+    return None, c
+
+
+def _check_cross_finite(values, b, what="the bins used"):
+    """Refuse non-finite spectra from the cross-spectra they produced (values (n_sel,) or (M, M, n_sel))."""
+    finite = np.isfinite(values)
+    if finite.ndim > 1:
+        finite = finite.all(axis=tuple(range(finite.ndim - 1)))
     if not finite.all():
         k = int(b[int(np.argmin(finite))])
-        raise ValueError(f"spectra: expected finite values at the bins used, found NaN or infinity at bin {k}")
-    return None, c
+        raise ValueError(f"spectra: expected finite values at {what}, found NaN or infinity at bin {k}")
 
 
 # --- full azimuth rings: circular harmonics ----------------------------------------------------------------
@@ -765,16 +858,21 @@ class SrpPhat:
     def _d_omega(self) -> float:
         return 2.0 * np.pi * self.fs_hz / self.nfft
 
-    def _prepare(self, spectra, bins):
-        """(bins, y, c) of one update (see _phat_terms); the cross-spectra fill buffers kept by the object
-        (one update at a time: an SrpPhat is not to be shared between threads)."""
+    def _prepare(self, spectra, bins, noise_mask=None, noise_half_width_bins=12):
+        """(bins, y, c, n_blocks) of one update (see _phat_terms; with a noise_mask, the background-subtracted
+        coherences of denoised_cross_spectra, which count as one block); the cross-spectra fill buffers kept by
+        the object (one update at a time: an SrpPhat is not to be shared between threads)."""
         x = check_stft(spectra, self.n_mics, self.nfft, finite=False)
         if bins is None:
             b = self._band_bins
         else:
             b = check_bins(bins, self.nfft // 2 + 1, self.bin_lo, self.bin_hi)
-        y, c = _phat_terms(x, b, self.n_mics, self._c_buffers)
-        return b, y, c, x.shape[1]
+        if noise_mask is None:
+            y, c = _phat_terms(x, b, self.n_mics, self._c_buffers)
+            return b, y, c, x.shape[1]
+        c = denoised_cross_spectra(x, b, noise_mask, half_width_bins=noise_half_width_bins, out=self._c_buffers)
+        _check_cross_finite(c[0][:, :, :b.size] + c[1][:, :, :b.size], b, "the bins used and their noise bins")
+        return b, None, c, 1
 
     def coarse_map(self, spectra, bins=None) -> np.ndarray:
         """SRP on the coarse grid, float32 (n_el, n_az); bins default: every bin of the table's band."""
@@ -784,14 +882,17 @@ class SrpPhat:
         p = _evaluate(y, c, self._table, b - self.bin_lo, self.n_mics, n_blocks)
         return p.astype(np.float32).reshape(self.elevation_rad.size, self.azimuth_rad.size)
 
-    def locate(self, spectra, bins=None, *, n_peaks: int = 1, min_separation_deg=None) -> SrpResult:
+    def locate(self, spectra, bins=None, *, n_peaks: int = 1, min_separation_deg=None, noise_mask=None,
+               noise_half_width_bins: int = 12) -> SrpResult:
         """Coarse map, then the n_peaks strongest coarse local maxima (at least min_separation_deg apart,
         default 2 coarse steps) refined on fine grids. spectra (n_mics, n_blocks, nfft // 2 + 1): the STFT
-        blocks of one update; bins: the bins used (e.g. ``harmonic_bin_set``), default the whole band."""
+        blocks of one update; bins: the bins used (e.g. ``harmonic_bin_set``), default the whole band.
+        noise_mask (n_bins,) bool: steer the background-subtracted coherences of ``denoised_cross_spectra``
+        (noise bins within noise_half_width_bins of each bin used) instead of the PHAT cross-spectra."""
         n_peaks = validate.int_in_range("n_peaks", n_peaks, 1, 64)
         sep = 2 * self.coarse_step_deg if min_separation_deg is None else \
             validate.float_in_range("min_separation_deg", min_separation_deg, 0.0, 180.0)
-        update = self._prepare(spectra, bins)
+        update = self._prepare(spectra, bins, noise_mask, noise_half_width_bins)
         power = self._coarse(*update)
         if n_peaks == 1:
             i_el, i_az = divmod(int(np.argmax(power)), power.shape[1])

@@ -76,7 +76,7 @@ def test_detect_recording_writes_tracks_results_and_plots(clip, tmp_path, capsys
     assert abs(t["azimuth_deg"] - 40.0) <= 2.0 and abs(t["bearing_deg"] - 60.0) <= 2.0
     assert abs(t["f0_hz"] - 180.0) <= 6.0
     doc = json.loads((tmp_path / "t.json").read_text())
-    assert doc["parameters"]["config"]["pfa"] == 1e-3 and doc["tracks"][0]["state"] == "confirmed"
+    assert doc["parameters"]["config"]["pfa"] == 1e-2 and doc["tracks"][0]["state"] == "confirmed"
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["rec_azimuth_time.png", "rec_polar.png",
                                                                  "rec_spectrogram.png"]
     with h5py.File(rec, "r") as f:

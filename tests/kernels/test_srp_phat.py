@@ -248,3 +248,75 @@ def test_simulated_drone_found_by_detector_and_srp():
     peak = SrpPhat(mics, fs_hz=FS_HZ, nfft=nfft).locate(x, bins).peaks[0]
     assert abs(wrap_deg(math.degrees(peak[0]) - 40.0)) <= 2.0
     assert abs(math.degrees(peak[1]) - 20.0) <= 3.0
+
+
+# --- background-subtracted coherences (denoised_cross_spectra) -----------------------------------------------
+
+def _background_scene(mics, seed=0):
+    """A 600 Hz comb's lines (600, 1200, 1800 Hz) from azimuth 40, elevation 30 deg, under broadband noise
+    from azimuth 200 deg at the horizon (a road) as strong per bin as the lines' peaks (0 dB; the lines' +-1 bin
+    side bins 6 dB below it), over 0.5 s of 14 blocks."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(N_FRAMES) / FS_HZ
+    line = sum(0.3 * np.cos(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) for f in (600.0, 1200.0, 1800.0))
+    road = 4.0 * rng.standard_normal(N_FRAMES)
+    return stft(plane_waves(mics, [(40, 30, line), (200, 0, road)], noise=0.05, seed=seed + 1), nfft=NFFT)
+
+
+@pytest.mark.parametrize("mics", [circular_array(8, 0.1), array_3d()], ids=["circ8", "3d"])
+def test_denoised_cross_spectra_match_the_reference(mics):
+    from sensorkit.kernels.acoustic_reference import denoised_cross_spectra_reference
+
+    x = _background_scene(mics)
+    bins = np.array([37, 38, 39, 76, 77, 115], dtype=np.int64)
+    mask = np.ones(NFFT // 2 + 1, dtype=bool)
+    mask[[37, 38, 39, 44, 76, 77]] = False  # some noise bins left out
+    re, im = srp_module.denoised_cross_spectra(x, bins, mask, half_width_bins=8, guard_bins=2)
+    ref = denoised_cross_spectra_reference(x, bins, mask, half_width_bins=8, guard_bins=2)
+    iu = np.triu_indices(mics.shape[0])
+    got = (re + 1j * im).transpose(2, 0, 1)[:, iu[0], iu[1]]
+    assert np.allclose(got, ref[:, iu[0], iu[1]], atol=2e-6)
+    few = srp_module.denoised_cross_spectra(x, bins, np.zeros_like(mask), half_width_bins=8)  # no noise bins: N = 0
+    ref0 = denoised_cross_spectra_reference(x, bins, np.zeros_like(mask), half_width_bins=8)
+    assert np.allclose((few[0] + 1j * few[1]).transpose(2, 0, 1)[:, iu[0], iu[1]], ref0[:, iu[0], iu[1]],
+                       atol=2e-6)
+
+
+@pytest.mark.parametrize("mics", [circular_array(8, 0.1), array_3d()], ids=["circ8", "3d"])
+def test_background_subtraction_finds_the_line_under_a_louder_road(mics):
+    """PHAT on the line bins points at the road (200 deg), as strong as the lines in those bins; the
+    background-subtracted coherences point at the comb (40 deg, 30 deg). Measured over seeds 0-4: azimuth errors
+    0-1 deg (circ8) and 0-3 deg (3-D), elevation errors -5..+6 deg, peak power (the lines' coherent share of
+    the power in their bins) 0.33-0.41; PHAT alone 199-201 deg every time."""
+    x = _background_scene(mics)
+    df = FS_HZ / NFFT
+    lines = np.array([600.0, 1200.0, 1800.0]) / df
+    bins = np.unique(np.concatenate([np.round(lines).astype(np.int64) + d for d in (-1, 0, 1)]))
+    mask = np.ones(NFFT // 2 + 1, dtype=bool)  # the background: every bin but the lines +- 2
+    for k in np.round(lines).astype(np.int64):
+        mask[k - 2:k + 3] = False
+    srp = SrpPhat(mics, fs_hz=FS_HZ, nfft=NFFT, coarse_step_deg=5.0, fine_step_deg=1.0)
+    plain = srp.locate(x, bins).peaks[0]
+    assert abs(wrap_deg(math.degrees(plain[0]) - 200.0)) <= 10.0  # PHAT alone: the road
+    peak = srp.locate(x, bins, noise_mask=mask).peaks[0]
+    assert abs(wrap_deg(math.degrees(peak[0]) - 40.0)) <= 3.0, math.degrees(peak[0])
+    assert abs(math.degrees(peak[1]) - 30.0) <= 6.0, math.degrees(peak[1])
+    assert 0.25 < peak[2] < 0.6
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(noise_mask=np.ones(10, bool)), "noise_mask: expected a bool array \\(513,\\)"),
+    (dict(noise_mask=np.ones(513)), "noise_mask: expected a bool array"),
+    (dict(noise_mask=np.ones(513, bool), noise_half_width_bins=0), "half_width_bins"),
+])
+def test_denoised_bad_input_is_refused(kwargs, message):
+    x = np.ones((8, 2, NFFT // 2 + 1), np.complex64)
+    with pytest.raises(ValueError, match=message):
+        SrpPhat(circular_array(8), fs_hz=FS_HZ, nfft=NFFT).locate(x, [10, 11], **kwargs)
+
+
+def test_denoised_non_finite_noise_bin_is_refused():
+    x = np.ones((8, 2, NFFT // 2 + 1), np.complex64)
+    x[3, 1, 14] = np.nan
+    with pytest.raises(ValueError, match="finite values at the bins used and their noise bins"):
+        SrpPhat(circular_array(8), fs_hz=FS_HZ, nfft=NFFT).locate(x, [10, 11], noise_mask=np.ones(513, bool))
