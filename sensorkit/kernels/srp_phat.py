@@ -25,6 +25,12 @@ it uses circular harmonics (Jacobi-Anger, any geometry: see ``ring_tables``) whe
 on one thread unless a call exceeds PARALLEL_MIN_WORK multiply-adds. Non-finite spectra are refused from the
 bins used (through the cross-spectra), not by scanning the whole STFT.
 
+Background subtraction (``denoised_cross_spectra``, ``SrpPhat.locate(..., noise_mask=...)``): for narrow lines
+under a background that is smooth in frequency (wind, roads, an engine's broadband noise), the cross-spectral
+matrix of nearby noise bins is subtracted from the lines' before steering, and the pairs are normalised as
+coherences (the source's share of the power) rather than per block: PHAT weighs a line bin by its phase alone,
+so a background louder than the line in that bin wins the peak.
+
 Planar arrays: a horizontal planar array (all z equal) cannot tell a source above from its mirror image below:
 P(az, el) = P(az, -el). Its elevation grid is therefore [0, 90] degrees and elevations are reported >= 0.
 A linear array only measures the angle to its axis; its peaks are one of many equivalent directions.
