@@ -23,6 +23,7 @@ from sensorkit.formats.array_geometry import uma16_array
 from sensorkit.kernels import acoustic_reference as ref
 from sensorkit.kernels import harmonic as hm
 from sensorkit.kernels.cfar import ca_cfar, os_cfar
+from sensorkit.kernels.fir_decimate import StreamingDecimator, fir_decimate_reference
 from sensorkit.kernels.gcc_phat import gcc_phat_pairs
 from sensorkit.kernels.music import music_refine
 from sensorkit.kernels.srp_phat import SrpPhat, denoised_cross_spectra, plane_wave_leads_s, srp_phat_map
@@ -36,6 +37,8 @@ COMB_NFFT = 4096
 DOA_NFFT = 2048
 DOA_BLOCKS = 10  # one DOA update: 10 blocks of 2048 at hop 1024, ~0.23 s
 CFAR_SHAPE = (100, 100, 256)
+DECIMATION_TAPS = scipy.signal.firwin(27, 8000.0, window=("kaiser", 7.86), fs=FS_HZ).astype(np.float32)  # as the
+# drone pipeline designs it for 48 kHz
 CFAR_WINDOW = dict(guard_cells=(1, 1, 2), training_cells=(2, 2, 4), pfa=1e-3)
 
 
@@ -131,6 +134,11 @@ def _cases():
             (lambda d: srp_class().locate(d["doa_stft"], d["bins"]), 1),
             (srp_ref_coarse_to_fine, 1),
             None),
+        "fir decimate 48 -> 16 kHz, 27 taps": (
+            "sample",
+            (lambda d: StreamingDecimator(N_CH, DECIMATION_TAPS, 3).process(d["frames"]), int(FS_HZ) * N_CH),
+            (lambda d: fir_decimate_reference(d["frames"], DECIMATION_TAPS, 3), int(FS_HZ) * N_CH),
+            (lambda d: scipy.signal.upfirdn(DECIMATION_TAPS, d["frames"].T, down=3, axis=-1), int(FS_HZ) * N_CH)),
         "denoised cross-spectra 16 mics": (
             "update",
             (lambda d: denoised_cross_spectra(d["doa_stft"], d["bins"], d["background"]), 1),

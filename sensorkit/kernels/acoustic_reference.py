@@ -209,15 +209,20 @@ def os_cfar_reference(power, guard, train, pfa, rank_fraction=0.75):
 
 def denoised_cross_spectra_reference(spectra, bins, noise_mask, half_width_bins=12, guard_bins=2, min_noise_bins=3):
     """(n_sel, M, M) complex128: (R - N) / sqrt(R_ii R_jj) off the diagonal, 1 on it; R = sum_b x x^H at the bin,
-    N = the mean of the same over the noise bins q with guard < |q - k| <= half (none with fewer than
+    N = the mean of the same over the noise bins q around the bin's run of consecutive bins [first, last]:
+    first - half <= q <= last + half, outside [first - guard, last + guard] (none with fewer than
     min_noise_bins)."""
     x = np.asarray(spectra, dtype=np.complex128)
     n_mics, _, n_bins = x.shape
+    bins = np.asarray(bins)
+    run_id = np.concatenate([[0], np.cumsum(np.diff(bins) != 1)])
     out = np.zeros((len(bins), n_mics, n_mics), dtype=np.complex128)
     for s, k in enumerate(bins):
+        run = bins[run_id == run_id[s]]
+        first, last = int(run[0]), int(run[-1])
         r = np.einsum("ib,jb->ij", x[:, :, k], x[:, :, k].conj())
-        q = np.arange(max(1, k - half_width_bins), min(n_bins, k + half_width_bins + 1))
-        q = q[np.asarray(noise_mask)[q] & (np.abs(q - k) > guard_bins)]
+        q = np.arange(max(1, first - half_width_bins), min(n_bins, last + half_width_bins + 1))
+        q = q[np.asarray(noise_mask)[q] & ((q < first - guard_bins) | (q > last + guard_bins))]
         n = np.zeros_like(r)
         if q.size >= min_noise_bins:
             n = np.einsum("ibq,jbq->ij", x[:, :, q], x[:, :, q].conj()) / q.size

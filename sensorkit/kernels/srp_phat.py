@@ -238,28 +238,25 @@ def _phat_impl(spectra, bins):
 @njit(cache=True)
 def _denoised_cross_impl(spectra, bins, noise_mask, half, guard, min_noise, c_re, c_im):
     """Background-subtracted coherence C_ij = (R_ij - N_ij) / sqrt(R_ii R_jj) (i < j), C_ii = 1, upper triangle
-    into c_re, c_im (M, M, >= n_sel) float32; R, N accumulated in float64 (see denoised_cross_spectra)."""
+    into c_re, c_im (M, M, >= n_sel) float32; R, N accumulated in float64 (see denoised_cross_spectra). N is
+    computed once per run of consecutive bins."""
     n_mics, n_blocks, n_bins = spectra.shape
+    n_sel = bins.shape[0]
     r_re = np.empty((n_mics, n_mics), dtype=np.float64)
     r_im = np.empty((n_mics, n_mics), dtype=np.float64)
     n_re = np.empty((n_mics, n_mics), dtype=np.float64)
     n_im = np.empty((n_mics, n_mics), dtype=np.float64)
-    for s in range(bins.shape[0]):
-        k = bins[s]
-        r_re[:, :] = 0.0
-        r_im[:, :] = 0.0
+    s0 = 0
+    while s0 < n_sel:
+        s1 = s0  # the run bins[s0..s1] of consecutive bins
+        while s1 + 1 < n_sel and bins[s1 + 1] == bins[s1] + 1:
+            s1 += 1
+        first, last = bins[s0], bins[s1]
         n_re[:, :] = 0.0
         n_im[:, :] = 0.0
-        for b in range(n_blocks):
-            for i in range(n_mics):
-                xi = spectra[i, b, k]
-                for j in range(i, n_mics):
-                    xj = spectra[j, b, k]
-                    r_re[i, j] += np.float64(xi.real) * xj.real + np.float64(xi.imag) * xj.imag
-                    r_im[i, j] += np.float64(xi.imag) * xj.real - np.float64(xi.real) * xj.imag
         count = 0
-        for q in range(max(1, k - half), min(n_bins, k + half + 1)):
-            if abs(q - k) <= guard or not noise_mask[q]:
+        for q in range(max(1, first - half), min(n_bins, last + half + 1)):
+            if (first - guard <= q <= last + guard) or not noise_mask[q]:
                 continue
             count += 1
             for b in range(n_blocks):
@@ -270,19 +267,29 @@ def _denoised_cross_impl(spectra, bins, noise_mask, half, guard, min_noise, c_re
                         n_re[i, j] += np.float64(xi.real) * xj.real + np.float64(xi.imag) * xj.imag
                         n_im[i, j] += np.float64(xi.imag) * xj.real - np.float64(xi.real) * xj.imag
         scale = 1.0 / count if count >= min_noise else 0.0
-        for i in range(n_mics):
-            c_re[i, i, s] = 1.0
-            c_im[i, i, s] = 0.0
-            for j in range(i + 1, n_mics):
-                d = math.sqrt(r_re[i, i] * r_re[j, j])
-                if d > 0.0:
-                    c_re[i, j, s] = (r_re[i, j] - scale * n_re[i, j]) / d
-                    c_im[i, j, s] = (r_im[i, j] - scale * n_im[i, j]) / d
-                else:
-                    c_re[i, j, s] = 0.0
-                    c_im[i, j, s] = 0.0
-            if not math.isfinite(r_re[i, i]):
-                c_re[i, i, s] = np.nan
+        for s in range(s0, s1 + 1):
+            k = bins[s]
+            r_re[:, :] = 0.0
+            r_im[:, :] = 0.0
+            for b in range(n_blocks):
+                for i in range(n_mics):
+                    xi = spectra[i, b, k]
+                    for j in range(i, n_mics):
+                        xj = spectra[j, b, k]
+                        r_re[i, j] += np.float64(xi.real) * xj.real + np.float64(xi.imag) * xj.imag
+                        r_im[i, j] += np.float64(xi.imag) * xj.real - np.float64(xi.real) * xj.imag
+            for i in range(n_mics):
+                c_re[i, i, s] = 1.0 if math.isfinite(r_re[i, i]) else np.nan
+                c_im[i, i, s] = 0.0
+                for j in range(i + 1, n_mics):
+                    d = math.sqrt(r_re[i, i] * r_re[j, j])
+                    if d > 0.0:
+                        c_re[i, j, s] = (r_re[i, j] - scale * n_re[i, j]) / d
+                        c_im[i, j, s] = (r_im[i, j] - scale * n_im[i, j]) / d
+                    else:
+                        c_re[i, j, s] = 0.0
+                        c_im[i, j, s] = 0.0
+        s0 = s1 + 1
 
 
 @njit(cache=True, fastmath=_FASTMATH)
@@ -383,6 +390,7 @@ def _snapshots_par(y, t_re, t_im, rows, chunk, out):
 #: on an idle 2-core machine and ~10 ms on a loaded one (measured, load 6 on 2 cores: 360 directions x 102
 #: bins x 8 mics 0.18 ms serial, 10 ms parallel; 6840 directions 10.7 ms serial, 8.2 ms parallel), so only
 #: maps of tens of ms go parallel.
+FINE_LEVEL_MAX_STEPS = 3  #: fine windows wider than +-3 fine steps are searched through a 3 x coarser grid first
 PARALLEL_MIN_WORK = 50_000_000
 DIRECTION_CHUNK = 512  #: directions per inner vector loop (the float32 partial sums stay in L1)
 
@@ -429,8 +437,10 @@ def denoised_cross_spectra(spectra, bins, noise_mask, *, half_width_bins: int = 
     """Cross-spectra of the bins used with the background's subtracted, normalised as coherences, for SRP.
 
     For each bin k used: R(k) = sum_b X_b(k) X_b(k)^H over the blocks; the background N(k): the same sum averaged
-    over the noise bins q (noise_mask[q], e.g. bins near the noise floor) with guard_bins < |q - k| <=
-    half_width_bins, at least min_noise_bins of them (else N = 0). A background that is smooth in frequency
+    over the noise bins q (noise_mask[q], e.g. bins near the noise floor) around the run of consecutive bins used
+    that holds k (a line and its side bins, [first, last]): first - half_width_bins <= q <= last +
+    half_width_bins, outside [first - guard_bins, last + guard_bins], at least min_noise_bins of them (else
+    N = 0), computed once per run. A background that is smooth in frequency
     (wind, a road, an engine's broadband noise) has the same cross-spectral matrix in those bins as under a
     line, so R - N keeps the line's source: with PHAT alone a directional background louder than the line pulls
     the peak to itself, and diffuse noise (in phase across a small array at low frequencies) pulls a planar
@@ -793,7 +803,12 @@ class SrpPhat:
     mic_positions_m (n_mics, 3); fs_hz, nfft of the STFT; c_mps speed of sound. Coarse grid: azimuth
     [0, 360) and elevation [el_min_deg, el_max_deg] in coarse_step_deg steps (default elevations [0, 90] for a
     horizontal planar array, [-90, 90] otherwise; el_min_deg = el_max_deg = 0 searches azimuth only). Fine
-    grid: +-0.6 coarse_step_deg around each coarse peak in fine_step_deg steps. The table covers the bins in
+    grid: +-0.6 coarse_step_deg around each coarse peak in fine_step_deg steps; a window wider than +-3 fine
+    steps is searched in two levels, +-0.6 coarse_step_deg in 3 x fine_step_deg steps, then +-0.6 of that step
+    in fine steps (10 / 1 deg: 25 + 25 directions instead of 169); the peak of the last grid is then placed
+    between its grid points by a parabola through it and its neighbours, per axis (not at the edges of the
+    window or of the elevation range). The coarse step must stay well under the main lobe (about wavelength /
+    aperture radians at the highest frequency used). The table covers the bins in
     [band_min_hz, band_max_hz] (default 0 to min(fs / 2, 4000 Hz)); its size is n_bins x n_dirs x n_mics x 8
     bytes (8 mics, 5 degree grid over a hemisphere, nfft 512: 1.4 MB per bin row set, 9 MB in all).
     One update at a time: the cross-spectra buffers are kept by the object (not to be shared between threads).
@@ -840,6 +855,13 @@ class SrpPhat:
                            np.zeros((self.n_mics, self.n_mics, band_bins.size), np.float32))
         n = int(math.ceil(0.6 * self.coarse_step_deg / self.fine_step_deg))
         self._fine_offsets_rad = math.radians(self.fine_step_deg) * np.arange(-n, n + 1)
+        self._fine_levels = [self._fine_offsets_rad]  # the refinement grids, coarsest first
+        if n > FINE_LEVEL_MAX_STEPS:  # a window of (2n + 1)^2 fine directions: through a grid 3 x coarser first
+            mid = 3.0 * self.fine_step_deg
+            n_mid = int(math.ceil(0.6 * self.coarse_step_deg / mid))
+            n_fine = int(math.ceil(0.6 * mid / self.fine_step_deg))
+            self._fine_levels = [math.radians(mid) * np.arange(-n_mid, n_mid + 1),
+                                 math.radians(self.fine_step_deg) * np.arange(-n_fine, n_fine + 1)]
         self._fine_ring = self._fine_ring_table(n, band_bins)
         self._pole_rows = [i for i in (0, self.elevation_rad.size - 1)
                            if abs(abs(float(self.elevation_rad[i])) - math.pi / 2) < 1e-9]
@@ -924,19 +946,34 @@ class SrpPhat:
             p = _evaluate(y, c, (t_re[:, :, window], t_im[:, :, window]), b - self.bin_lo, self.n_mics, n_blocks)
             i = int(np.argmax(p))
             return (float(ring_az[window][i] % (2 * math.pi)), float(el), float(p[i]))
-        az_f = az + self._fine_offsets_rad
-        if self.el_min_deg == self.el_max_deg:
-            el_f = np.array([math.radians(self.el_min_deg)])
-        else:
-            el_f = el + self._fine_offsets_rad
-            el_f = el_f[(el_f >= math.radians(self.el_min_deg) - 1e-12) &
-                        (el_f <= math.radians(self.el_max_deg) + 1e-12)]
-        aa, ee = np.meshgrid(az_f, el_f)
-        leads = plane_wave_leads_s(self.mic_positions_m, aa.ravel(), ee.ravel(), self.c_mps)
-        table = steering_table(leads, b, self._d_omega)
-        p = _evaluate(y, c, table, np.arange(b.size, dtype=np.int64), self.n_mics, n_blocks)
-        i = int(np.argmax(p))
-        return (float(aa.ravel()[i] % (2 * math.pi)), float(ee.ravel()[i]), float(p[i]))
+        rows = np.arange(b.size, dtype=np.int64)
+        for offsets in self._fine_levels:
+            az_f = az + offsets
+            if self.el_min_deg == self.el_max_deg:
+                el_f = np.array([math.radians(self.el_min_deg)])
+            else:
+                el_f = el + offsets
+                el_f = el_f[(el_f >= math.radians(self.el_min_deg) - 1e-12) &
+                            (el_f <= math.radians(self.el_max_deg) + 1e-12)]
+            aa, ee = (g.ravel() for g in np.meshgrid(az_f, el_f))
+            table = steering_table(plane_wave_leads_s(self.mic_positions_m, aa, ee, self.c_mps), b, self._d_omega)
+            p = _evaluate(y, c, table, rows, self.n_mics, n_blocks)
+            i = int(np.argmax(p))
+            az, el = float(aa[i]), float(ee[i])
+        grid = p.reshape(el_f.size, az_f.size)  # the last level: a parabola through the peak and its neighbours
+        i_el, i_az = divmod(i, az_f.size)
+        step = float(offsets[1] - offsets[0]) if offsets.size > 1 else 0.0
+        az += step * _parabola_offset(grid[i_el, i_az - 1:i_az + 2]) if 0 < i_az < az_f.size - 1 else 0.0
+        el += step * _parabola_offset(grid[i_el - 1:i_el + 2, i_az]) if 0 < i_el < el_f.size - 1 else 0.0
+        return (az % (2 * math.pi), el, float(p[i]))
+
+
+def _parabola_offset(three) -> float:
+    """Offset (in steps, within +-0.5) of the vertex of the parabola through three equally spaced values whose
+    middle one is the largest; 0 when they are flat."""
+    a, b, c = (float(v) for v in three)
+    curvature = a - 2.0 * b + c
+    return 0.0 if curvature >= 0.0 else max(-0.5, min(0.5, 0.5 * (a - c) / curvature))
 
 
 def _local_maxima(power, elevation_rad=None):
