@@ -13,9 +13,10 @@ plus 24 ms for the 27-tap FIR, per 5 s at 16 channels), but it was not the bottl
 (~17 %) take the time (the issue's goal: 50 on 16 channels, 48 kHz, is not reached). extra_info: real_time_factor
 (seconds of audio per second of compute; > 1 is faster than real time), frames_per_s.
 
-Since the background-subtracted DOA and the comb's coherent-noise statistics (fewer spurious combs to locate),
-best of 5, one thread: fresh detector 70 / 32 (8 channels at 16 kHz / 16 channels at 48 kHz); streaming (the
-detector built before the clock starts, as when a live recording is followed) 82 / 40.
+Since then (FIR decimation in the recording's layout, 10 / 3 deg SRP grids with a parabola, vectorised comb
+masks), one thread, three runs on the shared machine at load ~1.1: 16 channels at 48 kHz 36-49 x from a fresh
+detector, 42-62 x streaming (the detector built before the clock starts, as when a live recording is followed);
+8 channels at 16 kHz 66-84 / 63-95 x. The stages alone, best of 6: 78-90 ms per 5 s at 16 channels, 48 kHz.
 
 Run: .venv/bin/python -m pytest benchmarks/bench_drone.py --benchmark-enable -q
 """
