@@ -32,12 +32,8 @@ white and pink noise, and f0 / SNR on a drifting synthetic rotor comb.
 """
 
 import functools
-import hashlib
 import math
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import scipy.fft
@@ -50,7 +46,7 @@ from sensorkit.kernels.stft import make_window
 
 __all__ = [
     "HarmonicDetections", "band_power", "comb_score_threshold", "detect_harmonics", "harmonic_bin_set",
-    "harmonic_comb", "median_to_mean_ratio", "null_cache_dir", "spectral_noise_floor", "temporal_noise_floor",
+    "harmonic_comb", "median_to_mean_ratio", "spectral_noise_floor", "temporal_noise_floor",
 ]
 
 SNR_NONE_DB = -30.0  #: SNR reported for a block without any harmonic present
@@ -489,38 +485,15 @@ def _simulated_noise_power(rng, n, n_avg, nfft, n_out, taps):
     return out
 
 
-NULL_CACHE_VERSION = 2  #: bump when the simulation or the comb changes the null scores
-
-
-def null_cache_dir() -> Path:
-    """Folder of the on-disk cache of simulated null scores: $SENSORKIT_CACHE_DIR/comb_null, else
-    ~/.cache/sensorkit/comb_null."""
-    root = os.environ.get("SENSORKIT_CACHE_DIR") or os.path.join("~", ".cache", "sensorkit")
-    return Path(root).expanduser() / "comb_null"
+NULL_CACHE_VERSION = 2  #: part of the null scores' memo key: bump when the simulation or the comb changes them
 
 
 @functools.lru_cache(maxsize=32)
 def _null_scores(nfft, window_key, floor_kind, half, n_blocks, seed, setup_args):
-    """Sorted comb scores (float64) of n_blocks noise blocks: from the on-disk cache (keyed by every
-    parameter) when there, else simulated and stored (a cache that cannot be read or written is ignored)."""
-    key = repr((NULL_CACHE_VERSION, nfft, window_key, floor_kind, half, n_blocks, seed, setup_args))
-    path = null_cache_dir() / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".npy")
-    try:
-        s = np.load(path, allow_pickle=False)
-        if s.shape == (n_blocks,) and s.dtype == np.float64 and np.all(np.isfinite(s)):
-            s.flags.writeable = False
-            return s
-    except (OSError, ValueError, EOFError):
-        pass
+    """Sorted comb scores (float64, read-only) of n_blocks simulated noise blocks, memoised in memory (a pure
+    function of its arguments)."""
     s = _simulate_null_scores(nfft, window_key, floor_kind, half, n_blocks, seed, setup_args)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-            tmp = f.name
-            np.save(f, s, allow_pickle=False)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    s.flags.writeable = False
     return s
 
 
@@ -575,7 +548,7 @@ def _tail_quantile(s, pfa):
 
 def comb_score_threshold(*, pfa: float, fs_hz: float, nfft: int, n_averages: int = 1, window="hann",
                          noise_floor: str = "spectral", half_width_bins=None, n_blocks: int = 2000, seed: int = 0,
-                         **comb_parameters) -> float:
+                         memo=None, **comb_parameters) -> float:
     """Comb score that noise alone exceeds in a fraction pfa of the blocks, found by simulation.
 
     n_blocks blocks of white Gaussian noise (n_averages independent channels, the STFT window ``window``) go
@@ -583,9 +556,10 @@ def comb_score_threshold(*, pfa: float, fs_hz: float, nfft: int, n_averages: int
     floors) and comb; the tail above the 90 % quantile of the scores is fitted with an exponential (the
     generalised-Pareto tail of a maximum, shape 0) and extrapolated to pfa. Only the bins the comb reads are
     simulated, in the frequency domain for short-DFT windows (Hann: complex white noise through the taps
-    [-1/4, 1/2, -1/4]). Deterministic (seed); the scores are cached in memory and on disk (``null_cache_dir``),
-    so a set-up is simulated once per machine (~1 to 5 s for 2000 blocks of 24 to 48 averages), then read in
-    milliseconds.
+    [-1/4, 1/2, -1/4]). Deterministic (seed); the scores are memoised in memory, so a set-up is simulated once
+    per process (~1 to 5 s for 2000 blocks of 24 to 48 averages; up to a minute for long windows). memo: None,
+    or a callable memo(key, compute, accept) -> scores that keeps them elsewhere (sensorkit.cache.DiskMemo: on
+    disk, once per machine); this module does no I/O itself.
     Valid for noise that is locally white in frequency (the spectral floor follows slow colour) and
     independent between channels.
     """
@@ -608,7 +582,16 @@ def comb_score_threshold(*, pfa: float, fs_hz: float, nfft: int, n_averages: int
     n_bins = nfft // 2 + 1
     setup = _comb_setup(n_bins, fs / nfft, n_averages, *(params[k] for k in _COMB_DEFAULTS))
     setup_args = setup[0][1:]  # the validated parameters after n_bins
-    return _tail_quantile(_null_scores(nfft, window_key, kind, half, n_blocks, int(seed), setup_args), p)
+    args = (nfft, window_key, kind, half, n_blocks, int(seed), setup_args)
+    if memo is None:
+        return _tail_quantile(_null_scores(*args), p)
+
+    def usable(scores) -> bool:
+        return isinstance(scores, np.ndarray) and scores.shape == (n_blocks,) and scores.dtype == np.float64 \
+            and bool(np.all(np.isfinite(scores))) and bool(np.all(np.diff(scores) >= 0))
+
+    scores = memo(repr((NULL_CACHE_VERSION,) + args), lambda: _null_scores(*args), usable)
+    return _tail_quantile(scores if usable(scores) else _null_scores(*args), p)
 
 
 _COMB_DEFAULTS = dict(f0_min_hz=50.0, f0_max_hz=1000.0, f0_step_hz=0.5, n_harmonics=8, tolerance_rel=0.06,

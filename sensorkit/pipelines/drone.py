@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sensorkit.cache import DiskMemo
 from sensorkit.kernels.fir_decimate import StreamingDecimator
 from sensorkit.kernels.harmonic import (band_power, comb_score_threshold, harmonic_bin_set, harmonic_comb,
                                         spectral_noise_floor)
@@ -68,6 +69,7 @@ NaN without an array), harmonics present, and whether it went to the tracker."""
 EXCLUSION_BINS = 3  #: bins this close to another comb's harmonics (at least) are left out of a comb's SRP
 ENGINE_TOLERANCE_REL = 0.01  #: search window (relative) for the lines between a comb's harmonics
 SPECTROGRAM_MAX_BINS = 512
+COMB_NULL_CACHE = DiskMemo("comb_null")  #: the comb threshold's null simulation, kept once per machine
 SPECTROGRAM_MAX_FRAMES = 4000
 
 
@@ -383,7 +385,7 @@ class DroneDetector:
         self._background_half = max(2, int(round(config.background_half_width_hz / self.df_hz)))
         self.score_threshold = comb_score_threshold(
             pfa=config.pfa, fs_hz=self.analysis_fs_hz, nfft=self.nfft, n_averages=self._n_avg, window=config.window,
-            noise_floor="spectral", half_width_bins=self._half, **self._comb)
+            noise_floor="spectral", half_width_bins=self._half, memo=COMB_NULL_CACHE, **self._comb)
         self._srp = None
         if self.has_direction:
             self._srp = SrpPhat(self.mic_positions_m, fs_hz=self.analysis_fs_hz, nfft=self.nfft, c_mps=config.c_mps,

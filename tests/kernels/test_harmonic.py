@@ -132,22 +132,41 @@ def test_single_tone_is_not_a_comb():
         assert not det.detected.any()
 
 
-def test_threshold_is_deterministic_and_cached(tmp_path, monkeypatch):
+def test_threshold_is_deterministic():
     a = hm.comb_score_threshold(pfa=1e-2, fs_hz=FS_HZ, nfft=NFFT)
-    b = hm.comb_score_threshold(pfa=1e-2, fs_hz=FS_HZ, nfft=NFFT)
+    hm._null_scores.cache_clear()
+    b = hm.comb_score_threshold(pfa=1e-2, fs_hz=FS_HZ, nfft=NFFT)  # simulated again: the same scores
     assert a == b and 10.0 < a < 30.0
-    # the on-disk cache: a set-up not seen in this process is simulated once, written, then read back
+
+
+def test_threshold_kept_on_disk_by_a_memo(tmp_path, monkeypatch):
+    """sensorkit.cache.DiskMemo keeps the null scores once per machine (the kernel does no I/O): written once,
+    read back, and a damaged file computed again and replaced."""
+    from sensorkit.cache import DiskMemo, cache_dir
+
     monkeypatch.setenv("SENSORKIT_CACHE_DIR", str(tmp_path))
-    assert hm.null_cache_dir() == tmp_path / "comb_null"
+    assert cache_dir("comb_null") == tmp_path / "comb_null"
+    memo = DiskMemo("comb_null")
     args = dict(pfa=1e-3, fs_hz=FS_HZ, nfft=NFFT, n_averages=3, f_max_hz=2500.0, n_blocks=300, seed=7)
-    first = hm.comb_score_threshold(**args)
+    first = hm.comb_score_threshold(memo=memo, **args)
+    assert first == hm.comb_score_threshold(**args)  # the memo changes where, not what
     files = list((tmp_path / "comb_null").glob("*.npy"))
     assert len(files) == 1 and np.load(files[0]).shape == (300,)
     hm._null_scores.cache_clear()
-    assert hm.comb_score_threshold(**args) == first
-    files[0].write_bytes(b"garbage")  # a damaged cache file is recomputed, not trusted
-    hm._null_scores.cache_clear()
-    assert hm.comb_score_threshold(**args) == first
+    calls = []
+    monkeypatch.setattr(hm, "_simulate_null_scores", lambda *a: calls.append(a))  # must not run: read from disk
+    assert hm.comb_score_threshold(memo=memo, **args) == first and not calls
+    monkeypatch.undo()
+    monkeypatch.setenv("SENSORKIT_CACHE_DIR", str(tmp_path))
+    for damage in ("unreadable", "wrong array"):  # recomputed and replaced either way
+        if damage == "unreadable":
+            files[0].write_bytes(b"garbage")
+        else:
+            np.save(files[0], np.arange(10.0)[::-1])  # a readable .npy, but not 300 sorted scores
+        hm._null_scores.cache_clear()
+        assert hm.comb_score_threshold(memo=memo, **args) == first
+        assert np.load(files[0]).shape == (300,)
+    assert not list((tmp_path / "comb_null").glob("*.tmp"))
 
 
 @pytest.mark.parametrize("n_avg", [1, 4])
