@@ -225,8 +225,8 @@ def _auc(pos, neg):
 def test_real_folders_separation_by_harmonic_detector(shared_data):
     """Every 3rd drone clip and every 13th negative. Two statistics per clip: the pipeline's largest comb score of
     a tracked detection (0 without one), and ``clip_drone_score`` (mean number of harmonics present per block).
-    The negatives hold speech and music, which are harmonic too. Measured on these clips: 0.82 and 0.92; on the
-    whole folders (58 / 521): 0.79 and 0.89, with 29 % of the drone clips detected at 5 % false positives. The
+    The negatives hold speech and music, which are harmonic too. Measured on these clips: 0.87 and 0.92; on the
+    whole folders (58 / 521): 0.80 and 0.89, with 29 % of the drone clips detected at 5 % false positives. The
     issue's goal (AUC >= 0.9 on the whole folders) is not reached."""
     base = shared_data / "acoustic" / "drone-audio-dataset"
     yes = sorted((base / "yes_drone").glob("*.wav"))[::3]
