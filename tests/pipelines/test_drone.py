@@ -81,15 +81,16 @@ def test_two_drones_30_degrees_apart_give_two_stable_tracks():
     result = detect_drones(x, FS, mics)
     tracks = sorted(_confirmed(result), key=lambda t: _circular_median_deg(t.azimuth_deg()))
     assert len(tracks) == 2, [(t.track_id, t.state, t.n_updates) for t in result.tracks]
-    for t, az_true, f0_true in zip(tracks, (40.0, 70.0), (160.0, 210.0)):
-        # within the scoring tolerance (10 deg); measured 41 and 63 deg: the louder six-rotor drone's comb also
-        # collects lines of the other (a known bias, see the pipeline's closing note)
-        assert _az_error(_circular_median_deg(t.azimuth_deg()), az_true) <= 10.0
+    for t, az_true, el_true, f0_true in zip(tracks, (40.0, 70.0), (25.0, 30.0), (160.0, 210.0)):
+        # measured with seeds 12 and 21-24: azimuths within 2.0 deg, elevations within 1.8 deg (median over the
+        # track; background-subtracted SRP on the lines that stand out: before it, the louder six-rotor drone's
+        # lines pulled the other track to 63 deg)
+        assert _az_error(_circular_median_deg(t.azimuth_deg()), az_true) <= 2.5
+        assert abs(float(np.median(t.elevation_deg())) - el_true) <= 3.0
         assert abs(float(np.nanmedian(t.f0_hz)) - f0_true) <= 8.0
-        # a stable id: once confirmed, one track to the end of the clip (at least 1.5 s, ending in the last 0.8 s;
-        # measured: 0.1-5.4 s and 3.8-5.8 s; the 210 Hz drone's comb is first found late, and in the last frames
-        # masking it (+-3 % around its harmonics) takes the 160 Hz drone's 4th and 8th harmonics, 1.6 % away)
-        assert t.end_time_s - t.start_time_s >= 1.5 and t.end_time_s > 5.0
+        # a stable id: once confirmed, one track to the end of the clip (measured with the same seeds: from
+        # 0.1-2.6 s to 5.4-5.8 s; the 210 Hz drone's comb is sometimes found later than the other's)
+        assert t.end_time_s - t.start_time_s >= 3.0 and t.end_time_s > 5.0
     assert tracks[0].track_id != tracks[1].track_id
 
 
