@@ -69,8 +69,8 @@ NaN without an array), harmonics present, and whether it went to the tracker."""
 EXCLUSION_BINS = 3  #: bins this close to another comb's harmonics (at least) are left out of a comb's SRP
 ENGINE_TOLERANCE_REL = 0.01  #: search window (relative) for the lines between a comb's harmonics
 SPECTROGRAM_MAX_BINS = 512
-COMB_NULL_CACHE = DiskMemo("comb_null")  #: the comb threshold's null simulation, kept once per machine
 SPECTROGRAM_MAX_FRAMES = 4000
+COMB_NULL_CACHE = DiskMemo("comb_null")  #: the comb threshold's null simulation, kept once per machine
 
 
 def default_nfft(fs_hz: float, block_s: float = 0.256) -> int:
@@ -382,7 +382,8 @@ class DroneDetector:
         independent = self.n_channels if config.independent_channels is None else \
             min(self.n_channels, config.independent_channels)
         self._n_avg = independent * config.average_blocks
-        self._background_half = max(2, int(round(config.background_half_width_hz / self.df_hz)))
+        # noise bins for the background: within this many bins of a line, beyond its +-2 guard bins
+        self._background_half = max(3, int(round(config.background_half_width_hz / self.df_hz)))
         self.score_threshold = comb_score_threshold(
             pfa=config.pfa, fs_hz=self.analysis_fs_hz, nfft=self.nfft, n_averages=self._n_avg, window=config.window,
             noise_floor="spectral", half_width_bins=self._half, memo=COMB_NULL_CACHE, **self._comb)
