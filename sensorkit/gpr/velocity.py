@@ -48,6 +48,7 @@ from sensorkit.gpr.gridding import GprCube
 from sensorkit.kernels import semblance as kernels
 from sensorkit.kernels import validate
 from sensorkit.kernels.gpr_filters import envelope
+from sensorkit.kernels.peak_interpolation import parabola_offset
 from sensorkit.kernels.traveltime import C0_MPS
 
 __all__ = ["VelocityEstimate", "dominant_frequency_hz", "estimate_velocity_cube", "estimate_velocity_line",
@@ -166,13 +167,9 @@ def _line_curves(x: np.ndarray, x_m: np.ndarray, velocities: np.ndarray, *, dt_s
 
 
 def _parabolic_peak(values: np.ndarray, grid: np.ndarray) -> float:
+    """The maximum of values on the uniform grid, placed between grid points by a parabola."""
     k = int(np.argmax(values))
-    if 0 < k < values.size - 1:
-        a, b, c = values[k - 1], values[k], values[k + 1]
-        den = a - 2.0 * b + c
-        if den < 0.0:
-            return float(grid[k] + 0.5 * (a - c) / den * (grid[1] - grid[0]))
-    return float(grid[k])
+    return float(grid[k] + parabola_offset(values, k) * (grid[1] - grid[0]))
 
 
 def _combine(sem: np.ndarray, amp: np.ndarray, velocities: np.ndarray, apexes: list,

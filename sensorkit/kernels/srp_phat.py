@@ -44,10 +44,12 @@ import scipy.special
 from numba import njit, prange
 
 from sensorkit.kernels import validate
+from sensorkit.kernels.peak_interpolation import parabola_offset
 
 __all__ = [
     "SrpPhat", "SrpResult", "denoised_cross_spectra", "direction_vectors", "is_horizontal_planar",
-    "phat_cross_spectra", "phat_normalise", "plane_wave_leads_s", "ring_power", "ring_tables", "srp_phat_map", "steered_power", "steering_table",
+    "phat_cross_spectra", "phat_normalise", "plane_wave_leads_s", "ring_power", "ring_tables", "srp_phat_map",
+    "steered_power", "steering_table",
 ]
 
 SPEED_OF_SOUND_MPS = 343.0
@@ -963,17 +965,9 @@ class SrpPhat:
         grid = p.reshape(el_f.size, az_f.size)  # the last level: a parabola through the peak and its neighbours
         i_el, i_az = divmod(i, az_f.size)
         step = float(offsets[1] - offsets[0]) if offsets.size > 1 else 0.0
-        az += step * _parabola_offset(grid[i_el, i_az - 1:i_az + 2]) if 0 < i_az < az_f.size - 1 else 0.0
-        el += step * _parabola_offset(grid[i_el - 1:i_el + 2, i_az]) if 0 < i_el < el_f.size - 1 else 0.0
+        az += step * parabola_offset(grid[i_el], i_az)
+        el += step * parabola_offset(grid[:, i_az], i_el)
         return (az % (2 * math.pi), el, float(p[i]))
-
-
-def _parabola_offset(three) -> float:
-    """Offset (in steps, within +-0.5) of the vertex of the parabola through three equally spaced values whose
-    middle one is the largest; 0 when they are flat."""
-    a, b, c = (float(v) for v in three)
-    curvature = a - 2.0 * b + c
-    return 0.0 if curvature >= 0.0 else max(-0.5, min(0.5, 0.5 * (a - c) / curvature))
 
 
 def _local_maxima(power, elevation_rad=None):

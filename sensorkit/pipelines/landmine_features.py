@@ -45,6 +45,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from sensorkit.kernels.peak_interpolation import parabola_offset
+
 __all__ = ["FEATURE_NAMES", "cluster_objects", "object_features"]
 
 FEATURE_NAMES = ("snr_db", "depth_m", "size_m", "width_m", "elongation", "extent_z_m", "polarity", "main_lobe",
@@ -110,15 +112,6 @@ def cluster_objects(detected: np.ndarray, env: np.ndarray, statistic: np.ndarray
     objects = [g for g in groups.values() if sum(len(c[0]) for c in g) >= config.min_voxels]
     objects.sort(key=lambda g: -max(c[2] for c in g))
     return objects
-
-
-def _parabola(values: np.ndarray, k: int) -> float:
-    """Sub-cell offset of a peak at k from a parabola through k-1, k, k+1 (0 at the ends)."""
-    if k <= 0 or k >= values.size - 1:
-        return 0.0
-    a, b, c = float(values[k - 1]), float(values[k]), float(values[k + 1])
-    den = a - 2.0 * b + c
-    return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0
 
 
 def _top_component(obj: list[tuple]) -> tuple:
@@ -247,9 +240,9 @@ def object_features(obj: list[tuple], image: np.ndarray, env: np.ndarray, noise:
     z = np.asarray(depth_m, float)
     _, (i, j, k), peak = _top_component(obj)
     column = env[i, j, :]
-    fx = _parabola(env[:, j, k], i)
-    fy = _parabola(env[i, :, k], j) if y.size > 1 else 0.0
-    fz = _parabola(column, k)
+    fx = parabola_offset(env[:, j, k], i)
+    fy = parabola_offset(env[i, :, k], j) if y.size > 1 else 0.0
+    fz = parabola_offset(column, k)
     dx = float(x[1] - x[0]) if x.size > 1 else 0.0
     dy = float(y[1] - y[0]) if y.size > 1 else 0.0
     dz = float(z[1] - z[0]) if z.size > 1 else 0.0
