@@ -482,22 +482,23 @@ class DroneDetector:
             memory = t - self.config.engine_memory_s  # engines heard recently: (time, f0, azimuth, elevation)
             self._engines = [e for e in self._engines if e[0] >= memory]
             taken = []  # directions of this block's combs so far (tracked drones and engines)
-            recent = None  # the last doa_blocks STFT blocks, made contiguous once per block
+            recent = background = None  # the last doa_blocks STFT blocks (contiguous) and the noise bins, once
             for i, (f0, snr, score, n_h, bins_row, engine) in enumerate(combs[b]):
                 az = el = power_srp = math.nan
                 if self.has_direction:
                     if recent is None:
                         lo = max(0, offset + b - self.config.doa_blocks + 1)
                         recent = np.ascontiguousarray(history[:, lo:offset + b + 1])
+                        background = np.zeros(self.n_bins, dtype=bool)  # the noise bins around the lines
+                        background[:ratio.shape[1]] = ratio[b] < self.config.background_max_ratio
                     others = [c[0] for c in combs[b][:i] if not _harmonically_related(c[0], f0)]
-                    located = self._locate(recent, bins_row, others, ratio[b])
+                    located = self._locate(recent, bins_row, others, ratio[b], background)
                     if located is None:
                         continue
                     az, el, power_srp = located
                     if power_srp < self.config.min_srp_power:
                         continue
-                is_engine = engine or f0 < self.config.drone_f0_min_hz
-                used = not is_engine and (
+                used = not engine and (
                     not self.has_direction or math.degrees(el) >= self.config.min_elevation_deg)
                 merge = math.radians(self.config.merge_deg)
                 if any(_separation_rad(az, el, a2, e2) < merge for a2, e2 in taken):
@@ -505,9 +506,9 @@ class DroneDetector:
                 elif any(_separation_rad(az, el, a2, e2) < merge and _harmonically_related(f0, f2, max_term=6)
                          for _, f2, a2, e2 in self._engines):
                     used = False  # an engine heard from there lately, at a simple ratio of f0: its orders
-                if used or is_engine:
+                if used or engine:
                     taken.append((az, el))
-                if is_engine and self.has_direction:
+                if engine and self.has_direction:
                     self._engines.append((t, f0, az, el))
                 self._detections.append((t, az, el, f0, snr, score, power_srp, n_h, used))
                 if used:
@@ -521,7 +522,8 @@ class DroneDetector:
         return n_new
 
     def _find_combs(self, ratio):
-        """Up to max_sources combs per block: list (per block) of (f0, snr, score, n_harmonics, bins_row)."""
+        """Up to max_sources combs per block: list (per block) of (f0, snr, score, n_harmonics, bins_row,
+        engine): engine when f0 is below drone_f0_min_hz or the comb is engine-like (see _engine_like)."""
         out = [[] for _ in range(ratio.shape[0])]
         rows = np.arange(ratio.shape[0])
         r = ratio.copy()
@@ -534,37 +536,36 @@ class DroneDetector:
             for i in np.flatnonzero(hit):
                 b = rows[i]
                 f0 = float(hd.f0_hz[i])
-                engine = self._engine_like(ratio[b], f0)
+                engine = f0 < self.config.drone_f0_min_hz or self._engine_like(ratio[b], f0)
                 out[b].append((f0, float(hd.snr_db[i]), float(hd.score[i]), int(hd.n_harmonics[i]),
                                hd.harmonic_bins[i].copy(), engine))
-                if engine or f0 < self.config.drone_f0_min_hz:
+                if engine:
                     self._mask_engine(r[b], f0)
                 else:
                     self._mask_comb(r[b], f0)
             rows = rows[hit]
         return out
 
-    def _windows(self, f0_hz, base_hz=None, tolerance_rel=None):
-        """(k, lo, hi) bins of the windows k base +- min(tolerance k base, base / 4) (at least +-1 bin) up to
-        f_max (base default f0, tolerance default the config's)."""
-        base = f0_hz if base_hz is None else base_hz
-        tol = self.config.tolerance_rel if tolerance_rel is None else tolerance_rel
-        k = np.arange(1, int(self.f_max_hz / base) + 1, dtype=np.float64)
-        centre = k * base / self.df_hz
-        half = np.maximum(np.minimum(tol * k * base, 0.25 * base) / self.df_hz, 1.0)
-        lo = np.clip(np.floor(centre - half), 1, self.n_bins - 1).astype(np.int64)
-        hi = np.clip(np.ceil(centre + half), 1, self.n_bins - 1).astype(np.int64)
-        return k, lo, hi
+    def _bounds(self, centre_bins, half_bins):
+        """(lo, hi) int64 bins of the windows centre +- half (floor, ceil), clipped to [1, n_bins - 1]."""
+        lo = np.clip(np.floor(centre_bins - half_bins), 1, self.n_bins - 1).astype(np.int64)
+        hi = np.clip(np.ceil(centre_bins + half_bins), 1, self.n_bins - 1).astype(np.int64)
+        return lo, hi
+
+    def _windows(self, f0_hz, tolerance_rel):
+        """(lo, hi) bins of the windows k f0 +- min(tolerance k f0, f0 / 4) (at least +-1 bin) up to f_max."""
+        k = np.arange(1, int(self.f_max_hz / f0_hz) + 1, dtype=np.float64)
+        half = np.maximum(np.minimum(tolerance_rel * k * f0_hz, 0.25 * f0_hz) / self.df_hz, 1.0)
+        return self._bounds(k * f0_hz / self.df_hz, half)
 
     def _mask_comb(self, ratio_row, f0_hz) -> None:
         """Set the strongest line (+-2 bins) in the window of every multiple of f0 up to f_max_hz to the noise
         floor, and every bin within k f0 +- mask_tolerance_rel k f0: an engine's orders above n_harmonics and the
         lines of the same drone's other rotors (a few % apart) must not make a second comb, and another drone's
         lines between them must survive."""
-        _, lo, hi = self._windows(f0_hz)
-        _mask_peaks(ratio_row, lo, hi)
+        _mask_peaks(ratio_row, *self._windows(f0_hz, self.config.tolerance_rel))
         if self.config.mask_tolerance_rel > 0:
-            _, lo, hi = self._windows(f0_hz, tolerance_rel=self.config.mask_tolerance_rel)
+            lo, hi = self._windows(f0_hz, self.config.mask_tolerance_rel)
             inside = np.zeros(ratio_row.size + 1, dtype=np.int64)  # the union of the windows [lo, hi]
             np.add.at(inside, np.minimum(lo, ratio_row.size), 1)
             np.add.at(inside, np.minimum(hi + 1, ratio_row.size), -1)
@@ -576,10 +577,7 @@ class DroneDetector:
         k f0, 2 bins) for every multiple of f0 up to f_max_hz (an engine's orders are exact multiples)."""
         k = np.arange(1, int(self.f_max_hz / f0_hz) + 1, dtype=np.float64)
         centre = k * f0_hz / self.df_hz
-        half = np.maximum(0.005 * centre, 2.0)
-        lo = np.clip(np.floor(centre - half), 1, self.n_bins - 1).astype(np.int64)
-        hi = np.clip(np.ceil(centre + half), 1, self.n_bins - 1).astype(np.int64)
-        _mask_peaks(ratio_row, lo, hi)
+        _mask_peaks(ratio_row, *self._bounds(centre, np.maximum(0.005 * centre, 2.0)))
 
     def _engine_like(self, ratio_row, f0_hz) -> bool:
         """True when lines also stand at the orders between the comb's harmonics, (j / m) f0 with j not a multiple
@@ -594,23 +592,23 @@ class DroneDetector:
         m = np.repeat(orders, counts)
         b = np.repeat(base, counts)
         k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts) + 1.0
-        between = (k % m) != 0  # all m's windows at once, as _windows(f0, base, ENGINE_TOLERANCE_REL) gives them
+        between = (k % m) != 0  # every m's windows k base +- min(1 % k base, base / 4) (>= 1 bin) at once
         k, m, b = k[between], m[between], b[between]
-        centre = k * b / self.df_hz
         half = np.maximum(np.minimum(ENGINE_TOLERANCE_REL * k * b, 0.25 * b) / self.df_hz, 1.0)
-        lo = np.clip(np.floor(centre - half), 1, self.n_bins - 1).astype(np.int64)
-        hi = np.clip(np.ceil(centre + half), 1, self.n_bins - 1).astype(np.int64)
+        lo, hi = self._bounds(k * b / self.df_hz, half)
         strong = _window_maxima(ratio_row, lo, hi) > self.config.engine_line_ratio
         n = np.bincount(m, minlength=7)
         hits = np.bincount(m, weights=strong, minlength=7)
         enough = n >= 4
         return bool(np.any(hits[enough] >= self.config.engine_line_fraction * n[enough]))
 
-    def _locate(self, spectra, bins_row, other_f0_hz, ratio_row):
+    def _locate(self, spectra, bins_row, other_f0_hz, ratio_row, background):
         """SRP-PHAT peak (azimuth, elevation, power) over a comb's harmonic bins, leaving out the bins in the search
         windows (k f0 +- max(tolerance k f0, EXCLUSION_BINS)) of the stronger combs of the block that are not
         harmonically related to it (those are the same source): another drone's rotor lines and their +-2 bin Hann
-        leakage would pull the peak towards it, PHAT weighing every bin alike. None with fewer than 2 bins left."""
+        leakage would pull the peak towards it, PHAT weighing every bin alike. None with fewer than 2 bins left.
+        Only the harmonics whose ratio_row (power over the floor) reaches line_min_ratio are used when any does;
+        background (n_bins,) bool: the noise bins whose cross-spectra are subtracted (denoised_cross_spectra)."""
         row = np.asarray(bins_row, dtype=np.int64).copy()  # the harmonics present that stand out
         present = (row >= 0) & (row < ratio_row.size)
         strong = present.copy()
@@ -630,8 +628,6 @@ class DroneDetector:
             bins = bins[~near.any(axis=1)]
         if bins.size < 2:
             return None
-        background = np.zeros(self.n_bins, dtype=bool)
-        background[:ratio_row.size] = ratio_row < self.config.background_max_ratio
         peaks = self._srp.locate(spectra, bins, n_peaks=1, noise_mask=background,
                                  noise_half_width_bins=self._background_half).peaks
         if peaks.shape[0] == 0:
@@ -712,11 +708,17 @@ class DroneDetector:
                            has_direction=self.has_direction, parameters=self.parameters())
 
 
+def _window_indices(lo, hi) -> np.ndarray:
+    """(n_windows, widest) bin indices of the windows [lo_i, hi_i] (inclusive, hi >= lo), each row padded with
+    its last bin: a max or a first argmax along a row is the window's."""
+    width = int((hi - lo).max(initial=0)) + 1
+    return np.minimum(lo[:, None] + np.arange(width)[None, :], hi[:, None])
+
+
 def _mask_peaks(ratio_row, lo, hi) -> None:
     """Set the strongest bin of each window [lo_i, hi_i] and its +-2 neighbours (from bin 1) to 1 (the noise
     floor), in place; the windows are far enough apart that one window's mask never reaches another's."""
-    width = int((hi - lo).max(initial=0)) + 1
-    idx = np.minimum(lo[:, None] + np.arange(width)[None, :], hi[:, None])
+    idx = _window_indices(lo, hi)
     peak = idx[np.arange(idx.shape[0]), np.argmax(ratio_row[idx], axis=1)]  # first maximum, as a slice's argmax
     near = (peak[:, None] + np.arange(-2, 3)[None, :]).ravel()
     ratio_row[near[(near >= 1) & (near < ratio_row.size)]] = 1.0
@@ -724,9 +726,7 @@ def _mask_peaks(ratio_row, lo, hi) -> None:
 
 def _window_maxima(values, lo, hi) -> np.ndarray:
     """max(values[lo_i .. hi_i]) for each window (inclusive bounds, hi >= lo), vectorised."""
-    width = int((hi - lo).max(initial=0)) + 1
-    idx = np.minimum(lo[:, None] + np.arange(width)[None, :], hi[:, None])
-    return values[idx].max(axis=1)
+    return values[_window_indices(lo, hi)].max(axis=1)
 
 
 def _harmonically_related(f1_hz: float, f2_hz: float, tolerance: float = 0.02, max_term: int = 4) -> bool:
@@ -781,8 +781,9 @@ def clip_drone_score(samples, fs_hz: float, *, nfft: int = 2048, f0_min_hz: floa
     (the channels are averaged in power); a silent or too short clip scores 0.
 
     On ../shared/data/acoustic/drone-audio-dataset (58 drone clips, 521 negatives): ROC AUC 0.89 (the pipeline's
-    largest tracked comb score: 0.79), drone clips detected at 5 % false-positive rate: 29 % (17 of 58). No parameter was fitted; nfft 2048 was picked among 1024 / 2048 /
-    4096 on the same clips (AUC 0.86-0.87 for the comb score with each).
+    largest tracked comb score: 0.80), drone clips detected at 5 % false-positive rate: 29 % (17 of 58). No
+    parameter was fitted; nfft 2048 was picked among 1024 / 2048 / 4096 on the same clips (AUC 0.86-0.87 for
+    the comb score with each).
     """
     x = np.asarray(samples)
     if x.ndim == 1:
