@@ -9,33 +9,12 @@ import pytest
 from sensorkit.formats.array_geometry import circular_array, uma16_array
 from sensorkit.kernels.acoustic_reference import music_spectrum_reference
 from sensorkit.kernels.music import bin_weights, music_refine, music_spectrum, spatial_covariance
-from sensorkit.kernels.srp_phat import SrpPhat, plane_wave_leads_s
+from sensorkit.kernels.srp_phat import SrpPhat
 from sensorkit.kernels.stft import stft
 
-FS_HZ = 16000.0
+from .acoustic_scenes import FS_HZ, angle_deg, comb, plane_waves
+
 NFFT = 1024
-C_MPS = 343.0
-
-
-def plane_waves(mics, sources, n_frames, noise, seed=0):
-    """frames (n_frames, n_mics) float32: plane waves (az_deg, el_deg, signal), mic m leading the origin by
-    p_m . u / c (fractional delays through a zero-padded FFT), plus white noise of standard deviation noise."""
-    rng = np.random.default_rng(seed)
-    out = np.zeros((n_frames, mics.shape[0]))
-    f = np.fft.rfftfreq(2 * n_frames, 1 / FS_HZ)
-    for az, el, s in sources:
-        lead = plane_wave_leads_s(mics, [math.radians(az)], [math.radians(el)], C_MPS)[0]
-        spectrum = np.fft.rfft(s, 2 * n_frames)
-        for m in range(mics.shape[0]):
-            out[:, m] += np.fft.irfft(spectrum * np.exp(2j * np.pi * f * lead[m]), 2 * n_frames)[:n_frames]
-    return (out + noise * rng.standard_normal(out.shape)).astype(np.float32)
-
-
-def comb(f0_hz, n_frames, seed):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_frames) / FS_HZ
-    return sum(0.9 ** k * np.cos(2 * np.pi * k * f0_hz * t + rng.uniform(0, 2 * np.pi))
-               for k in range(1, 21) if k * f0_hz < 7000.0)
 
 
 def narrow_band(fc_hz, bw_hz, n_frames, seed):
@@ -46,12 +25,6 @@ def narrow_band(fc_hz, bw_hz, n_frames, seed):
     return 10.0 * np.fft.irfft(spectrum, n_frames)
 
 
-def angle_deg(az1, el1, az2, el2):
-    u = [np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)]) for a, e in
-         ((az1, el1), (az2, el2))]
-    return math.degrees(math.acos(min(1.0, float(u[0] @ u[1]))))
-
-
 def harmonic_bins(f0_hz, n=8):
     return np.unique(np.round(np.arange(1, n + 1)[:, None] * f0_hz / (FS_HZ / NFFT) + np.arange(-1, 2)).astype(int))
 
@@ -59,7 +32,7 @@ def harmonic_bins(f0_hz, n=8):
 @pytest.mark.parametrize("mics", [circular_array(8, 0.1), uma16_array()], ids=["circ8", "uma16"])
 @pytest.mark.parametrize("n_sources", [1, 2])
 def test_matches_reference(mics, n_sources):
-    x = stft(plane_waves(mics, [(40, 20, comb(180.0, 8000, 1)), (100, 30, comb(230.0, 8000, 2))], 8000, 1.0),
+    x = stft(plane_waves(mics, [(40, 20, comb(180.0, 1, 8000)), (100, 30, comb(230.0, 2, 8000))], 8000, 1.0),
              nfft=NFFT)
     bins = np.array([11, 12, 15, 23, 30, 45, 46])
     az = np.radians(np.arange(0.0, 360.0, 7.5))
@@ -88,7 +61,7 @@ def test_refinement_keeps_a_single_source(mics):
     """One drone at 9 dB broadband SNR per mic: MUSIC keeps (or slightly improves) the SRP-PHAT estimate.
     (At a broadband SNR of -3 dB per mic MUSIC does not beat SRP-PHAT on one source: 6 seeds, mean error
     circ8 1.5 vs 1.1 deg, uma16 1.3 vs 1.6 deg; its use is resolution, below.)"""
-    x = stft(plane_waves(mics, [(40, 20, comb(180.0, 8000, 1))], 8000, 0.5, seed=1), nfft=NFFT)
+    x = stft(plane_waves(mics, [(40, 20, comb(180.0, 1, 8000))], 8000, 0.5, seed=1), nfft=NFFT)
     bins = harmonic_bins(180.0)
     p = SrpPhat(mics, fs_hz=FS_HZ, nfft=NFFT).locate(x, bins).peaks[0]
     m = music_refine(x, mics, fs_hz=FS_HZ, nfft=NFFT, bins=bins, n_sources=1, azimuth_rad=p[0], elevation_rad=p[1],
@@ -104,7 +77,7 @@ def test_refinement_removes_the_bias_between_two_sources():
     """Two drones 30 deg apart: the 8-mic circle's full-band SRP-PHAT peaks pull towards each other (measured
     42 and 68 deg); MUSIC around each peak on that drone's harmonic bins puts them at 40 and 70 deg."""
     mics = circular_array(8, 0.1)
-    sources = [(40, 20, comb(180.0, 8000, 1)), (70, 20, comb(230.0, 8000, 2))]
+    sources = [(40, 20, comb(180.0, 1, 8000)), (70, 20, comb(230.0, 2, 8000))]
     x = stft(plane_waves(mics, sources, 8000, 0.3), nfft=NFFT)
     srp = SrpPhat(mics, fs_hz=FS_HZ, nfft=NFFT, band_max_hz=7000.0)
     peaks = sorted(srp.locate(x, n_peaks=2).peaks.tolist())  # by azimuth

@@ -4,6 +4,7 @@ azimuth 40 deg, elevation 20 deg located by the 8-mic circular array and the UMA
 fine equal to a fine full grid, the planar mirror ambiguity, two sources 30 deg apart, bad input refused; the
 background-subtracted coherences against their reference, and a comb found under a road as strong as its lines."""
 
+import functools
 import math
 
 import numpy as np
@@ -13,12 +14,13 @@ from sensorkit.formats.array_geometry import circular_array, uma16_array
 from sensorkit.kernels.acoustic_reference import srp_phat_map_reference
 from sensorkit.kernels.harmonic import detect_harmonics, harmonic_bin_set
 from sensorkit.kernels import srp_phat as srp_module
-from sensorkit.kernels.srp_phat import SrpPhat, is_horizontal_planar, plane_wave_leads_s, srp_phat_map
+from sensorkit.kernels.srp_phat import SrpPhat, is_horizontal_planar, srp_phat_map
 from sensorkit.kernels.stft import stft
 
-FS_HZ = 16000.0
+from . import acoustic_scenes as scenes
+from .acoustic_scenes import FS_HZ, angle_deg
+
 NFFT = 1024
-C_MPS = 343.0
 N_FRAMES = 8000  # 0.5 s: 14 STFT blocks
 
 
@@ -28,32 +30,8 @@ def array_3d():
     return np.vstack([circular_array(8, 0.1), top])
 
 
-def plane_waves(mics, sources, noise=0.3, seed=0):
-    """frames (N_FRAMES, n_mics) float32: each source (az_deg, el_deg, signal) arrives as a plane wave, mic m
-    leading the origin by p_m . u / c (fractional delays through a zero-padded FFT), plus white noise."""
-    rng = np.random.default_rng(seed)
-    n = N_FRAMES
-    out = np.zeros((n, mics.shape[0]))
-    f = np.fft.rfftfreq(2 * n, 1 / FS_HZ)
-    for az, el, s in sources:
-        lead = plane_wave_leads_s(mics, [math.radians(az)], [math.radians(el)], C_MPS)[0]
-        spectrum = np.fft.rfft(s, 2 * n)
-        for m in range(mics.shape[0]):
-            out[:, m] += np.fft.irfft(spectrum * np.exp(2j * np.pi * f * lead[m]), 2 * n)[:n]
-    return (out + noise * rng.standard_normal(out.shape)).astype(np.float32)
-
-
-def comb(f0_hz, seed, n_harmonics=20, top_hz=7000.0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(N_FRAMES) / FS_HZ
-    return sum(0.9 ** k * np.cos(2 * np.pi * k * f0_hz * t + rng.uniform(0, 2 * np.pi))
-               for k in range(1, n_harmonics + 1) if k * f0_hz < top_hz)
-
-
-def angle_deg(az1, el1, az2, el2):
-    u = [np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)]) for a, e in
-         ((az1, el1), (az2, el2))]
-    return math.degrees(math.acos(min(1.0, float(u[0] @ u[1]))))
+plane_waves = functools.partial(scenes.plane_waves, n_frames=N_FRAMES, noise=0.3)
+comb = functools.partial(scenes.comb, n_frames=N_FRAMES)
 
 
 def wrap_deg(d):
