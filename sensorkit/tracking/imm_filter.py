@@ -51,11 +51,13 @@ class ImmDirectionFilter:
         """(azimuth in [0, 2*pi), elevation) of the combined estimate, radians."""
         return azimuth_elevation(self.frame[0])
 
-    def _combined(self):
-        mu, x, P = self.mode_probability, self.x, self.P
-        xh = mu @ x
-        d = x - xh
-        return xh, np.einsum("j,jab->ab", mu, P) + np.einsum("j,ja,jb->ab", mu, d, d)
+    def _combined_position(self):
+        """Moment-matched position offset (2,) and its covariance (2, 2) over the two models."""
+        mu0, mu1 = float(self.mode_probability[0]), float(self.mode_probability[1])
+        x, P = self.x[:, :2], self.P[:, :2, :2]
+        xh = mu0 * x[0] + mu1 * x[1]
+        d0, d1 = x[0] - xh, x[1] - xh
+        return xh, mu0 * (P[0] + d0[:, None] * d0) + mu1 * (P[1] + d1[:, None] * d1)
 
     def _recentre(self) -> None:
         shift = self.mode_probability @ self.x[:, :2]
@@ -68,33 +70,39 @@ class ImmDirectionFilter:
         if dt <= 0.0:
             return
         p = -math.expm1(-self.switch_rate * dt)
-        trans = np.array([[1.0 - p, p], [p, 1.0 - p]])          # trans[i, j] = P(mode j now | mode i before)
-        mu = self.mode_probability
-        c = trans.T @ mu
-        w = trans * mu[:, None] / c[None, :]                    # w[i, j] = P(mode i before | mode j now)
-        x0 = w.T @ self.x
-        P0 = np.empty_like(self.P)
+        mu0, mu1 = float(self.mode_probability[0]), float(self.mode_probability[1])
+        c0, c1 = (1.0 - p) * mu0 + p * mu1, p * mu0 + (1.0 - p) * mu1    # P(mode j now)
+        # w[i][j] = P(mode i before | mode j now)
+        w = (((1.0 - p) * mu0 / c0, p * mu0 / c1), (p * mu1 / c0, (1.0 - p) * mu1 / c1))
+        x, P = self.x, self.P
+        x_mixed = np.empty_like(x)
+        P_mixed = np.empty_like(P)
         for j in range(2):
-            d = self.x - x0[j]
-            P0[j] = np.einsum("i,iab->ab", w[:, j], self.P) + np.einsum("i,ia,ib->ab", w[:, j], d, d)
-        x, P = x0.copy(), np.zeros_like(P0)
+            xj = w[0][j] * x[0] + w[1][j] * x[1]
+            d0, d1 = x[0] - xj, x[1] - xj
+            P_mixed[j] = w[0][j] * (P[0] + d0[:, None] * d0) + w[1][j] * (P[1] + d1[:, None] * d1)
+            x_mixed[j] = xj
         # hover: the direction wanders slowly, the rate is forced to zero
-        x[HOVER, 2:] = 0.0
-        P[HOVER, :2, :2] = P0[HOVER, :2, :2] + self.hover_psd * dt * np.eye(2)
-        P[HOVER, 2, 2] = P[HOVER, 3, 3] = _HOVER_RATE_VAR
+        x_mixed[HOVER, 2:] = 0.0
+        hover = np.zeros((4, 4))
+        hover[:2, :2] = P_mixed[HOVER, :2, :2]
+        hover[0, 0] += self.hover_psd * dt
+        hover[1, 1] += self.hover_psd * dt
+        hover[2, 2] = hover[3, 3] = _HOVER_RATE_VAR
         # manoeuvre: nearly constant angular velocity
-        x[MANOEUVRE, :2] += x0[MANOEUVRE, 2:] * dt
-        P[MANOEUVRE] = ncv_predict_covariance(P0[MANOEUVRE], dt, self.accel_psd)
-        self.x, self.P, self.mode_probability = x, P, c
+        x_mixed[MANOEUVRE, :2] += x_mixed[MANOEUVRE, 2:] * dt
+        P_mixed[MANOEUVRE] = ncv_predict_covariance(P_mixed[MANOEUVRE], dt, self.accel_psd)
+        P_mixed[HOVER] = hover
+        self.x, self.P, self.mode_probability = x_mixed, P_mixed, np.array([c0, c1])
         self._recentre()
         self.f0.predict(dt)
         self.time_s = time_s
 
     def direction_distances(self, directions: np.ndarray, measurement_var_rad2: np.ndarray):
         """Innovations (n, 2) rad and squared Mahalanobis distances (n,) against the moment-matched prediction."""
-        xh, Ph = self._combined()
-        y = log_map(self.frame, directions) - xh[:2]
-        return y, mahalanobis_2d(y, Ph[:2, :2], measurement_var_rad2)
+        xh, Ph = self._combined_position()
+        y = log_map(self.frame, directions) - xh
+        return y, mahalanobis_2d(y, Ph, measurement_var_rad2)
 
     def update(self, innovation_rad: np.ndarray, measurement_var_rad2: float, f0_hz: float | None) -> None:
         """Update both models with one direction innovation (2,) from ``direction_distances``, then the modes."""
@@ -102,13 +110,18 @@ class ImmDirectionFilter:
         log_lik = np.empty(2)
         for j in range(2):
             P = self.P[j]
-            S = P[:2, :2] + measurement_var_rad2 * np.eye(2)
-            y = z - self.x[j, :2]
-            K = np.linalg.solve(S, P[:2, :]).T
-            self.x[j] = self.x[j] + K @ y
-            Pn = P - K @ S @ K.T
+            s00 = P[0, 0] + measurement_var_rad2
+            s11 = P[1, 1] + measurement_var_rad2
+            s01 = P[0, 1]
+            det = s00 * s11 - s01 * s01
+            y0, y1 = z[0] - self.x[j, 0], z[1] - self.x[j, 1]
+            # K = P[:, :2] S^-1 (4, 2), S^-1 = [[s11, -s01], [-s01, s00]] / det
+            k0 = (P[:, 0] * s11 - P[:, 1] * s01) / det
+            k1 = (P[:, 1] * s00 - P[:, 0] * s01) / det
+            self.x[j] = self.x[j] + k0 * y0 + k1 * y1
+            Pn = P - k0[:, None] * P[0] - k1[:, None] * P[1]  # P - K S K^T = P - K P[:2, :]
             self.P[j] = 0.5 * (Pn + Pn.T)
-            log_lik[j] = -0.5 * (y @ np.linalg.solve(S, y)) - 0.5 * math.log(np.linalg.det(S))
+            log_lik[j] = -0.5 * (s11 * y0 * y0 - 2.0 * s01 * y0 * y1 + s00 * y1 * y1) / det - 0.5 * math.log(det)
         weights = self.mode_probability * np.exp(log_lik - log_lik.max())
         self.mode_probability = np.maximum(weights / weights.sum(), 1e-6)
         self.mode_probability /= self.mode_probability.sum()

@@ -47,24 +47,31 @@ def initial_frame(u: np.ndarray) -> np.ndarray:
 def move_frame(frame: np.ndarray, step_rad: np.ndarray) -> np.ndarray:
     """Move a frame along the great circle given by tangent coordinates step_rad (2,) (exp map).
 
-    The whole frame is rotated about u x step, so tangent vectors are parallel-transported and their
-    (e1, e2) coordinates stay valid. Returns a new re-orthonormalised frame (3, 3).
+    The whole frame is rotated about k = u x t (t: the unit tangent of the step) by the step's angle, so
+    tangent vectors are parallel-transported and their (e1, e2) coordinates stay valid: u -> u cos + t sin,
+    t -> t cos - u sin, k unchanged. Returns a new re-orthonormalised frame (3, 3). Plain float arithmetic:
+    the tracker calls this a few times per track and frame, where NumPy's per-call cost would dominate.
     """
-    angle = math.hypot(step_rad[0], step_rad[1])
+    a0, a1 = float(step_rad[0]), float(step_rad[1])
+    angle = math.hypot(a0, a1)
     if angle < 1e-15:
         return frame
-    u, e1, e2 = frame
-    t = (step_rad[0] * e1 + step_rad[1] * e2) / angle          # unit tangent of the motion
-    kx, ky, kz = _cross(u, t)                                   # rotation axis (unit)
+    (ux, uy, uz), (e1x, e1y, e1z), (e2x, e2y, e2z) = frame.tolist()
+    c0, c1 = a0 / angle, a1 / angle
+    tx, ty, tz = c0 * e1x + c1 * e2x, c0 * e1y + c1 * e2y, c0 * e1z + c1 * e2z  # unit tangent of the motion
+    kx, ky, kz = c0 * e2x - c1 * e1x, c0 * e2y - c1 * e1y, c0 * e2z - c1 * e1z  # u x t, which stays put
     c, s = math.cos(angle), math.sin(angle)
-    k = np.array([kx, ky, kz])
-    # Rodrigues: R = c I + s [k]x + (1 - c) k k^T, applied to the three rows
-    rot = (1.0 - c) * np.outer(k, k) + np.array([[c, -s * kz, s * ky], [s * kz, c, -s * kx], [-s * ky, s * kx, c]])
-    rotated = frame @ rot.T
-    u = rotated[0] / math.sqrt(rotated[0] @ rotated[0])
-    e1 = rotated[1] - (rotated[1] @ u) * u
-    e1 /= math.sqrt(e1 @ e1)
-    return np.array([u, e1, _cross(u, e1)])
+    ux, uy, uz, tx, ty, tz = (ux * c + tx * s, uy * c + ty * s, uz * c + tz * s,   # the moved u and t
+                              tx * c - ux * s, ty * c - uy * s, tz * c - uz * s)
+    n = math.sqrt(ux * ux + uy * uy + uz * uz)
+    ux, uy, uz = ux / n, uy / n, uz / n
+    e1x, e1y, e1z = c0 * tx - c1 * kx, c0 * ty - c1 * ky, c0 * tz - c1 * kz  # e1 = c0 t - c1 k, before and after
+    d = e1x * ux + e1y * uy + e1z * uz
+    e1x, e1y, e1z = e1x - d * ux, e1y - d * uy, e1z - d * uz
+    n = math.sqrt(e1x * e1x + e1y * e1y + e1z * e1z)
+    e1x, e1y, e1z = e1x / n, e1y / n, e1z / n
+    return np.array([(ux, uy, uz), (e1x, e1y, e1z),
+                     (uy * e1z - uz * e1y, uz * e1x - ux * e1z, ux * e1y - uy * e1x)])
 
 
 def _cross(a, b) -> tuple[float, float, float]:
@@ -77,15 +84,16 @@ def log_map(frame: np.ndarray, directions: np.ndarray) -> np.ndarray:
 
     The length of each row is the great-circle angle to the direction; the antipode maps to (pi, 0).
     """
-    c = directions @ frame[0]
-    a = directions @ frame[1]
-    b = directions @ frame[2]
-    s = np.hypot(a, b)
-    angle = np.arctan2(s, c)
+    cab = directions @ frame.T  # (n, 3): along u, e1, e2
+    out = cab[:, 1:]
+    s = np.hypot(out[:, 0], out[:, 1])
+    along = s > 1e-15
+    if along.all():
+        out *= (np.arctan2(s, cab[:, 0]) / s)[:, None]
+        return out
     with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(s > 1e-15, angle / s, 1.0)
-    out = np.stack([a * scale, b * scale], axis=1)
-    out[s <= 1e-15] = np.where(c[s <= 1e-15, None] < 0, [math.pi, 0.0], [0.0, 0.0])
+        out *= np.where(along, np.arctan2(s, cab[:, 0]) / s, 1.0)[:, None]
+    out[~along] = np.where(cab[~along, 0, None] < 0, [math.pi, 0.0], [0.0, 0.0])
     return out
 
 

@@ -311,6 +311,9 @@ class DirectionTracker:
         if not rows or not len(cols):
             return []
         sub = cost[np.ix_(rows, cols)]
+        if len(rows) == 1:  # one track: its cheapest detection in its gates (a gated cost is below the miss cost)
+            j = int(np.argmin(sub[0]))
+            return [(rows[0], int(cols[j]))] if np.isfinite(sub[0, j]) else []
         miss = self._gate_dir + (self._gate_f0 if self.config.use_f0 else 0.0)
         dummy = np.full((len(rows), len(rows)), np.inf)
         np.fill_diagonal(dummy, miss)
