@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .config import TrackerConfig
-from .sphere import azimuth_elevation, initial_frame, log_map, move_frame
+from .sphere import azimuth_elevation, initial_frame, log_map, measurement_covariances, move_frame
 
 
 class F0Filter:
@@ -64,11 +64,12 @@ def ncv_predict_covariance(P: np.ndarray, dt: float, accel_psd: float) -> np.nda
     return P
 
 
-def mahalanobis_2d(y: np.ndarray, P2: np.ndarray, measurement_var_rad2: np.ndarray) -> np.ndarray:
-    """y_k^T (P2 + r_k I)^-1 y_k for innovations y (n, 2), a 2x2 prediction covariance and variances r (n,)."""
-    s00 = P2[0, 0] + measurement_var_rad2
-    s11 = P2[1, 1] + measurement_var_rad2
-    s01 = P2[0, 1]
+def mahalanobis_2d(y: np.ndarray, P2: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """y_k^T (P2 + R_k)^-1 y_k for innovations y (n, 2), a 2x2 prediction covariance and measurement
+    covariances R (n, 2, 2)."""
+    s00 = P2[0, 0] + R[:, 0, 0]
+    s11 = P2[1, 1] + R[:, 1, 1]
+    s01 = P2[0, 1] + R[:, 0, 1]
     det = s00 * s11 - s01 * s01
     return (s11 * y[:, 0] ** 2 - 2.0 * s01 * y[:, 0] * y[:, 1] + s00 * y[:, 1] ** 2) / det
 
@@ -76,13 +77,15 @@ def mahalanobis_2d(y: np.ndarray, P2: np.ndarray, measurement_var_rad2: np.ndarr
 class DirectionFilter:
     """Nearly-constant-angular-velocity filter of one track; angles in radians, times in seconds."""
 
-    def __init__(self, time_s: float, direction: np.ndarray, measurement_var_rad2: float, f0_hz: float | None,
+    def __init__(self, time_s: float, direction: np.ndarray, variances_rad2, f0_hz: float | None,
                  config: TrackerConfig):
+        """variances_rad2 (2,): the first measurement's variances along its azimuth and its elevation (the axes
+        of its frame)."""
         self.time_s = time_s
         self.frame = initial_frame(direction)
         self.rate_rad_s = np.zeros(2)
         rate_var = config.initial_rate_std_rad_s ** 2
-        self.P = np.diag([measurement_var_rad2, measurement_var_rad2, rate_var, rate_var])
+        self.P = np.diag([variances_rad2[0], variances_rad2[1], rate_var, rate_var])
         self.accel_psd = config.angular_accel_psd_rad2_s3
         self.f0 = F0Filter(f0_hz, config.f0_std_hz ** 2, config.f0_drift_psd_hz2_s)
 
@@ -105,16 +108,19 @@ class DirectionFilter:
         self.f0.predict(dt)
         self.time_s = time_s
 
-    def direction_distances(self, directions: np.ndarray, measurement_var_rad2: np.ndarray):
-        """Innovations (n, 2) rad and squared Mahalanobis distances (n,) of unit vectors (n, 3) with
-        isotropic measurement variances (n,) rad^2, against the current (predicted) direction."""
+    def direction_distances(self, directions: np.ndarray, variances_rad2: np.ndarray):
+        """Innovations (n, 2) rad, squared Mahalanobis distances (n,) and measurement covariances (n, 2, 2) in
+        the filter's tangent plane, of unit vectors (n, 3) measured with variances (n, 2) rad^2 along their
+        azimuth and elevation (``sphere.measurement_covariances``), against the current (predicted) direction."""
         y = log_map(self.frame, directions)
-        return y, mahalanobis_2d(y, self.P[:2, :2], measurement_var_rad2)
+        R = measurement_covariances(self.frame, directions, variances_rad2)
+        return y, mahalanobis_2d(y, self.P[:2, :2], R), R
 
-    def update(self, innovation_rad: np.ndarray, measurement_var_rad2: float, f0_hz: float | None) -> None:
-        """Kalman update with one direction innovation (2,) (from ``direction_distances``) and optionally f0."""
+    def update(self, innovation_rad: np.ndarray, R: np.ndarray, f0_hz: float | None) -> None:
+        """Kalman update with one direction innovation (2,) and its covariance R (2, 2) (both from
+        ``direction_distances``) and optionally f0."""
         P = self.P
-        S = P[:2, :2] + measurement_var_rad2 * np.eye(2)
+        S = P[:2, :2] + R
         K = np.linalg.solve(S, P[:2, :]).T          # (4, 2) = P H^T S^-1, S symmetric
         dx = K @ innovation_rad
         P = P - K @ S @ K.T

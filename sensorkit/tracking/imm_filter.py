@@ -14,7 +14,7 @@ import numpy as np
 
 from .config import TrackerConfig
 from .direction_filter import F0Filter, mahalanobis_2d, ncv_predict_covariance
-from .sphere import azimuth_elevation, initial_frame, log_map, move_frame
+from .sphere import azimuth_elevation, initial_frame, log_map, measurement_covariances, move_frame
 
 HOVER, MANOEUVRE = 0, 1
 _HOVER_RATE_VAR = math.radians(0.1) ** 2  # the hover model's rate is zero give or take 0.1 deg/s
@@ -23,14 +23,14 @@ _HOVER_RATE_VAR = math.radians(0.1) ** 2  # the hover model's rate is zero give 
 class ImmDirectionFilter:
     """Same interface as ``DirectionFilter``; ``mode_probability`` (2,) = P(hover), P(manoeuvre)."""
 
-    def __init__(self, time_s: float, direction: np.ndarray, measurement_var_rad2: float, f0_hz: float | None,
+    def __init__(self, time_s: float, direction: np.ndarray, variances_rad2, f0_hz: float | None,
                  config: TrackerConfig):
         self.time_s = time_s
         self.frame = initial_frame(direction)
         rate_var = config.initial_rate_std_rad_s ** 2
         self.x = np.zeros((2, 4))
-        self.P = np.stack([np.diag([measurement_var_rad2, measurement_var_rad2, _HOVER_RATE_VAR, _HOVER_RATE_VAR]),
-                           np.diag([measurement_var_rad2, measurement_var_rad2, rate_var, rate_var])])
+        va, ve = variances_rad2
+        self.P = np.stack([np.diag([va, ve, _HOVER_RATE_VAR, _HOVER_RATE_VAR]), np.diag([va, ve, rate_var, rate_var])])
         self.mode_probability = np.array([0.5, 0.5])
         self.accel_psd = config.angular_accel_psd_rad2_s3
         self.hover_psd = config.hover_psd_rad2_s
@@ -98,21 +98,24 @@ class ImmDirectionFilter:
         self.f0.predict(dt)
         self.time_s = time_s
 
-    def direction_distances(self, directions: np.ndarray, measurement_var_rad2: np.ndarray):
-        """Innovations (n, 2) rad and squared Mahalanobis distances (n,) against the moment-matched prediction."""
+    def direction_distances(self, directions: np.ndarray, variances_rad2: np.ndarray):
+        """Innovations (n, 2) rad, squared Mahalanobis distances (n,) and measurement covariances (n, 2, 2)
+        against the moment-matched prediction (as ``DirectionFilter.direction_distances``)."""
         xh, Ph = self._combined_position()
         y = log_map(self.frame, directions) - xh
-        return y, mahalanobis_2d(y, Ph, measurement_var_rad2)
+        R = measurement_covariances(self.frame, directions, variances_rad2)
+        return y, mahalanobis_2d(y, Ph, R), R
 
-    def update(self, innovation_rad: np.ndarray, measurement_var_rad2: float, f0_hz: float | None) -> None:
-        """Update both models with one direction innovation (2,) from ``direction_distances``, then the modes."""
+    def update(self, innovation_rad: np.ndarray, R: np.ndarray, f0_hz: float | None) -> None:
+        """Update both models with one direction innovation (2,) and its covariance R (2, 2) from
+        ``direction_distances``, then the modes."""
         z = innovation_rad + self.mode_probability @ self.x[:, :2]
         log_lik = np.empty(2)
         for j in range(2):
             P = self.P[j]
-            s00 = P[0, 0] + measurement_var_rad2
-            s11 = P[1, 1] + measurement_var_rad2
-            s01 = P[0, 1]
+            s00 = P[0, 0] + R[0, 0]
+            s11 = P[1, 1] + R[1, 1]
+            s01 = P[0, 1] + R[0, 1]
             det = s00 * s11 - s01 * s01
             y0, y1 = z[0] - self.x[j, 0], z[1] - self.x[j, 1]
             # K = P[:, :2] S^-1 (4, 2), S^-1 = [[s11, -s01], [-s01, s00]] / det

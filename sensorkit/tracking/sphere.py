@@ -97,6 +97,28 @@ def log_map(frame: np.ndarray, directions: np.ndarray) -> np.ndarray:
     return out
 
 
+def measurement_covariances(frame: np.ndarray, directions: np.ndarray, variances_rad2: np.ndarray) -> np.ndarray:
+    """Covariances (n, 2, 2), in the frame's tangent coordinates, of direction measurements (n, 3) whose errors
+    have the variances variances_rad2 (n, 2) (radians of arc squared) along the azimuth and along the elevation
+    at the measured direction (the axes of ``initial_frame`` there), uncorrelated between the two. Equal
+    variances give the isotropic v I exactly."""
+    v = np.asarray(variances_rad2, dtype=np.float64)
+    out = np.zeros((v.shape[0], 2, 2))
+    out[:, 0, 0] = out[:, 1, 1] = v[:, 0]
+    odd = v[:, 1] != v[:, 0]
+    if odd.any():  # the azimuth and elevation axes, seen in the frame: R = v_a a a^T + v_e b b^T
+        d = np.asarray(directions, dtype=np.float64)[odd]
+        az = np.arctan2(d[:, 1], d[:, 0])
+        east = np.stack([-np.sin(az), np.cos(az), np.zeros_like(az)], axis=1)
+        up = np.cross(d, east)
+        up /= np.linalg.norm(up, axis=1, keepdims=True)
+        a = east @ frame[1:].T
+        b = up @ frame[1:].T
+        out[odd] = (v[odd, 0, None, None] * a[:, :, None] * a[:, None, :]
+                    + v[odd, 1, None, None] * b[:, :, None] * b[:, None, :])
+    return out
+
+
 def angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Great-circle angle in radians between unit vectors u and v, shapes (..., 3), accurate for small angles."""
     return np.arctan2(np.linalg.norm(np.cross(u, v), axis=-1), np.sum(u * v, axis=-1))

@@ -52,7 +52,9 @@ def _real(name: str, value) -> float:
 class Detection:
     """One direction detection of a frame: time_s, azimuth_rad (any finite value, wrapped), elevation_rad in
     [-pi/2, pi/2], f0_hz (> 0, or None when unknown), snr_db, and optionally std_rad, the std of the direction
-    along each tangent axis (isotropic, in radians of arc; None: TrackerConfig.measurement_std_rad)."""
+    along each tangent axis (radians of arc; None: TrackerConfig.measurement_std_rad), and elevation_std_rad,
+    its std along the elevation alone when that differs (std_rad is then the std along the azimuth; None: the
+    same as along the azimuth). A horizontal planar array's elevations can be far worse than its azimuths."""
 
     time_s: float
     azimuth_rad: float
@@ -60,6 +62,7 @@ class Detection:
     f0_hz: float | None
     snr_db: float
     std_rad: float | None = None
+    elevation_std_rad: float | None = None
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -76,11 +79,19 @@ class Detection:
                 raise ValueError(f"Detection.f0_hz: expected a number > 0 or None, found {f0!r}")
             set_(self, "f0_hz", f0)
         set_(self, "snr_db", _real("snr_db", self.snr_db))
-        if self.std_rad is not None:
-            std = _real("std_rad", self.std_rad)
-            if std <= 0:
-                raise ValueError(f"Detection.std_rad: expected a number > 0 or None, found {std!r}")
-            set_(self, "std_rad", std)
+        for name in ("std_rad", "elevation_std_rad"):
+            if getattr(self, name) is not None:
+                std = _real(name, getattr(self, name))
+                if std <= 0:
+                    raise ValueError(f"Detection.{name}: expected a number > 0 or None, found {std!r}")
+                set_(self, name, std)
+
+
+def _variances(det: Detection, default_std_rad: float) -> tuple[float, float]:
+    """(variance along the azimuth, along the elevation) of a detection's direction, rad^2."""
+    std = det.std_rad if det.std_rad is not None else default_std_rad
+    std_el = det.elevation_std_rad if det.elevation_std_rad is not None else std
+    return std * std, std_el * std_el
 
 
 @dataclass(eq=False)
@@ -162,12 +173,12 @@ class DirectionTracker:
         hit_by: dict[int, int] = {}                      # index in self._active -> detection index
         if dets:
             directions = unit_vectors([d.azimuth_rad for d in dets], [d.elevation_rad for d in dets])
-            var = np.array([(d.std_rad if d.std_rad is not None else cfg.measurement_std_rad) ** 2 for d in dets])
+            var = np.array([_variances(d, cfg.measurement_std_rad) for d in dets])
             f0 = np.array([d.f0_hz if d.f0_hz is not None else np.nan for d in dets])
             for a in self._active:
                 a.filter.predict(time_s)
             self._drop_tentatives_inside_confirmed_gates()
-            innovations, cost, in_direction_gate = self._gated_costs(directions, var, f0)
+            innovations, covariances, cost, in_direction_gate = self._gated_costs(directions, var, f0)
             free = np.ones(len(dets), dtype=bool)
             for wanted in (CONFIRMED, TENTATIVE):
                 rows = [i for i, a in enumerate(self._active) if a.track.state == wanted]
@@ -180,7 +191,7 @@ class DirectionTracker:
             duplicate = np.isfinite(cost).any(axis=0) | in_direction_gate[confirmed].any(axis=0)
             for i, j in hit_by.items():
                 a, d = self._active[i], dets[j]
-                a.filter.update(innovations[i][j], var[j], d.f0_hz)
+                a.filter.update(innovations[i][j], covariances[i][j], d.f0_hz)
 
         survivors = []
         for i, a in enumerate(self._active):
@@ -246,7 +257,7 @@ class DirectionTracker:
                     d = Detection(**d)
                 except TypeError as exc:
                     raise ValueError(f"detections[{k}]: expected the fields time_s, azimuth_rad, elevation_rad, "
-                                     f"f0_hz, snr_db[, std_rad], {exc}") from None
+                                     f"f0_hz, snr_db[, std_rad, elevation_std_rad], {exc}") from None
             elif not isinstance(d, Detection):
                 raise ValueError(f"detections[{k}]: expected a Detection or a dict, found {type(d).__name__}")
             if abs(d.time_s - time_s) > FRAME_TIME_TOLERANCE_S:
@@ -276,7 +287,7 @@ class DirectionTracker:
         if not confirmed or not tentative:
             return
         directions = np.array([a.filter.direction for a in tentative])
-        var = np.full(len(tentative), self.config.measurement_std_rad ** 2)
+        var = np.full((len(tentative), 2), self.config.measurement_std_rad ** 2)
         twin = np.zeros(len(tentative), dtype=bool)
         for c in confirmed:
             twin |= c.filter.direction_distances(directions, var)[1] <= self._gate_dir
@@ -286,14 +297,15 @@ class DirectionTracker:
             self._active = [a for a in self._active if id(a) not in drop]
 
     def _gated_costs(self, directions, var, f0):
-        """Innovations per track, the cost matrix (n_tracks, n_dets) (inf outside the gates) and the
-        direction gate alone (n_tracks, n_dets) bool."""
+        """Innovations and measurement covariances per track, the cost matrix (n_tracks, n_dets) (inf outside
+        the gates) and the direction gate alone (n_tracks, n_dets) bool. var (n_dets, 2): the detections'
+        variances along the azimuth and the elevation."""
         n_t, n_d = len(self._active), len(directions)
         cost = np.full((n_t, n_d), np.inf)
         in_direction_gate = np.zeros((n_t, n_d), dtype=bool)
-        innovations = []
+        innovations, covariances = [], []
         for i, a in enumerate(self._active):
-            y, d2 = a.filter.direction_distances(directions, var)
+            y, d2, R = a.filter.direction_distances(directions, var)
             total = d2.copy()
             ok = d2 <= self._gate_dir
             in_direction_gate[i] = ok
@@ -303,7 +315,8 @@ class DirectionTracker:
                 total += d2f
             cost[i, ok] = total[ok]
             innovations.append(y)
-        return innovations, cost, in_direction_gate
+            covariances.append(R)
+        return innovations, covariances, cost, in_direction_gate
 
     def _assign(self, cost, rows, free):
         """GNN on cost[rows][:, free] with a dummy miss column per row; yields (row, detection) pairs."""
@@ -323,7 +336,7 @@ class DirectionTracker:
     def _start_track(self, time_s, det: Detection, direction, var) -> None:
         cfg = self.config
         filter_class = ImmDirectionFilter if cfg.motion_model == "imm" else DirectionFilter
-        flt = filter_class(time_s, direction, float(var), det.f0_hz, cfg)
+        flt = filter_class(time_s, direction, var, det.f0_hz, cfg)
         state = CONFIRMED if cfg.confirm_m <= 1 else TENTATIVE
         a = _ActiveTrack(Track(self._next_id, state), flt, cfg.confirm_n, time_s)
         self._next_id += 1

@@ -8,7 +8,7 @@ import pytest
 
 from sensorkit.tracking import (CONFIRMED, LOST, ROW_FIELDS, Detection, DirectionTracker, Track, TrackerConfig,
                                 track_detections, tracks_to_json, tracks_to_rows)
-from sensorkit.tracking.sphere import initial_frame, log_map
+from sensorkit.tracking.sphere import initial_frame, log_map, measurement_covariances
 
 FRAME_S = 0.1
 
@@ -206,6 +206,45 @@ def test_detection_std_weights_the_update():
     assert 0.2 < pulled[None] < 1.5 < pulled[math.radians(0.1)] < 2.0
 
 
+def test_elevation_std_weighs_the_elevation_alone(config):
+    """A horizontal planar array's detections: azimuth good to 1 deg, elevation to 12 deg. Declared as such
+    (elevation_std_rad), the track follows the azimuth as closely as the detections allow and averages the
+    elevation; declared isotropic at 1.5 deg, the filter chases every elevation jump, and its gates break the
+    track. Measured over 20 s (seed 8), median errors after the first second: IMM 1 track, elevation 1.0 deg,
+    azimuth 0.16 deg, against 8 tracks, 5.6 deg and 0.75 deg; NCV 1 track, 3.0 and 0.4 deg, against 11 tracks,
+    9.6 and 0.6 deg."""
+    rng = np.random.default_rng(8)
+    times = frames(20.0)
+    dets = []
+    for t in times:
+        az, el = 40.0 + rng.normal(0.0, 1.0), 20.0 + rng.normal(0.0, 12.0)
+        dets.append((t, math.radians(az), math.radians(min(max(el, 0.0), 89.0))))
+    result = {}
+    for el_std in (None, math.radians(12.0)):
+        tracks = track_detections([Detection(t, a, e, 200.0, 10.0, std_rad=math.radians(1.0),
+                                             elevation_std_rad=el_std) for t, a, e in dets], config)
+        longest = max(tracks, key=lambda tr: tr.n_updates)
+        el_err = np.abs(np.degrees(longest.elevation_rad[10:]) - 20.0)
+        az_err = np.abs(np.degrees(longest.azimuth_rad[10:]) - 40.0)
+        result[el_std] = (len(tracks), float(np.median(el_err)), float(np.median(az_err)), longest.n_updates)
+    n, el_err, az_err, n_updates = result[math.radians(12.0)]
+    assert n == 1 and n_updates == times.size
+    assert el_err <= 4.0 and az_err <= 0.5
+    assert result[None][0] >= 3 and result[None][1] >= 2 * el_err
+
+
+def test_measurement_covariances_turn_the_azimuth_and_elevation_variances_into_the_frame():
+    u = direction(30.0, 40.0)
+    frame = initial_frame(u)  # e1 along increasing azimuth, e2 along increasing elevation
+    np.testing.assert_allclose(measurement_covariances(frame, u[None], np.array([[1.0, 9.0]]))[0],
+                               np.diag([1.0, 9.0]), atol=1e-12)
+    np.testing.assert_array_equal(measurement_covariances(frame, u[None], np.array([[4.0, 4.0]]))[0],
+                                  4.0 * np.eye(2))
+    turned = np.array([frame[0], frame[2], -frame[1]])  # the frame turned by 90 deg about u
+    np.testing.assert_allclose(measurement_covariances(turned, u[None], np.array([[1.0, 9.0]]))[0],
+                               np.diag([9.0, 1.0]), atol=1e-12)
+
+
 def test_rotor_speed_up_of_50_hz_per_s_keeps_the_track():
     rng = np.random.default_rng(13)
     truth = lambda t: (10.0 + 5.0 * t, 20.0, 200.0 + 50.0 * min(max(t - 4.0, 0.0), 1.0))  # noqa: E731
@@ -323,6 +362,7 @@ def test_detection_times_with_rounding_noise_fall_in_their_frames():
     (dict(f0_hz=-5.0), "f0_hz: expected a number > 0 or None"),
     (dict(snr_db="12"), "snr_db: expected a real number"),
     (dict(std_rad=0.0), "std_rad: expected a number > 0"),
+    (dict(elevation_std_rad=-1.0), "elevation_std_rad: expected a number > 0"),
 ])
 def test_bad_detection_raises_value_error(kwargs, match):
     fields = dict(time_s=0.0, azimuth_rad=0.1, elevation_rad=0.2, f0_hz=200.0, snr_db=10.0)
