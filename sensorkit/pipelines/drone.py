@@ -12,7 +12,9 @@ Input sampled at 2 x ``analysis_fs_hz`` (16 kHz) or faster is first low-pass fil
 2. harmonic comb: the best fundamental in [f0_min_hz, f0_max_hz] with harmonics up to f_max_hz; a block is
    detected when its comb score exceeds the score noise alone exceeds with probability ``pfa``. Up to
    ``max_sources`` combs per block: after each detection the comb's search windows are set to the noise floor
-   and the comb runs again (two drones with different rotor speeds give two combs);
+   and the comb runs again (two drones with different rotor speeds give two combs). A comb whose strong lines
+   (``line_min_ratio`` over the floor, at least two) are all multiples of its m-th harmonic (m = 2..4) is moved
+   to m f0 (``DroneDetector._undo_subharmonic``);
 3. each comb's harmonic bins (+-spread_bins; only the harmonics standing ``line_min_ratio`` over the floor when
    any does) steer SRP (coarse grid, then a fine grid around the peak) over the last ``doa_blocks`` blocks, on
    the background-subtracted coherences of sensorkit.kernels.srp_phat.denoised_cross_spectra: the cross-spectral
@@ -551,16 +553,36 @@ class DroneDetector:
             hit = hd.detected & (hd.n_harmonics >= 2)
             for i in np.flatnonzero(hit):
                 b = rows[i]
-                f0 = float(hd.f0_hz[i])
+                f0, bins_row = self._undo_subharmonic(float(hd.f0_hz[i]), hd.harmonic_bins[i].copy(), ratio[b])
                 engine = f0 < self.config.drone_f0_min_hz or self._engine_like(ratio[b], f0)
-                out[b].append((f0, float(hd.snr_db[i]), float(hd.score[i]), int(hd.n_harmonics[i]),
-                               hd.harmonic_bins[i].copy(), engine))
+                out[b].append((f0, float(hd.snr_db[i]), float(hd.score[i]), int(np.sum(bins_row >= 0)),
+                               bins_row, engine))
                 if engine:
                     self._mask_engine(r[b], f0)
                 else:
                     self._mask_comb(r[b], f0)
             rows = rows[hit]
         return out
+
+    def _undo_subharmonic(self, f0_hz, bins_row, ratio_row):
+        """(f0, bins_row) of a comb, with f0 multiplied by m when every harmonic standing line_min_ratio over the
+        floor (at least two) is a multiple of m = 2..4: the comb then found a drone's lines as the 2nd, 4th, 6th,
+        ... (or 3rd, 6th, ...) harmonics of a fundamental m times too low (f0 / 3 of a 185 Hz rotor is 62 Hz,
+        which the engine rule would take for an engine, hiding the drone). An engine's comb has lines at every
+        order, and is left as it is. drones-field train split: Pd within 200 m 0.514 -> 0.522, false tracks
+        24 -> 24 per hour, drones-noise 1 h: 1 false track, as before; moving a comb with one strong line only
+        (at its m-th harmonic) gave Pd 0.525 but 29 false tracks per hour."""
+        k = np.flatnonzero(bins_row >= 0)
+        strong = k[ratio_row[bins_row[k]] >= self.config.line_min_ratio] + 1
+        if strong.size < 2:
+            return f0_hz, bins_row
+        m = int(np.gcd.reduce(strong))
+        if m < 2 or m > 4 or f0_hz * m > self.config.f0_max_hz:
+            return f0_hz, bins_row
+        out = np.full_like(bins_row, -1)
+        multiples = k[(k + 1) % m == 0]  # harmonic k + 1 of f0 is harmonic (k + 1) / m of m f0
+        out[(multiples + 1) // m - 1] = bins_row[multiples]
+        return f0_hz * m, out
 
     def _bounds(self, centre_bins, half_bins):
         """(lo, hi) int64 bins of the windows centre +- half (floor, ceil), clipped to [1, n_bins - 1]."""

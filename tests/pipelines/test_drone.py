@@ -110,6 +110,30 @@ def test_a_drone_3_degrees_above_the_horizon_is_tracked_from_the_start(seed):
     assert abs(float(np.median(np.degrees(track.elevation_rad))) - 3.0) <= 12.0
 
 
+def test_a_comb_found_at_a_third_of_a_rotors_fundamental_is_moved_up_to_it():
+    """drones-field train clip multi-000: a 185 Hz rotor beside a louder 139 Hz one was found as a 62 Hz comb
+    (its lines as harmonics 3 and 6, plus noise at 2), taken for an engine, and never tracked. Every line
+    standing 3 x over the floor is a multiple of 3: the comb is moved to 3 f0. An engine's comb, with lines at
+    every order, is not."""
+    det = DroneDetector(8, FS, circular_array(8, 0.1))
+    df = det.df_hz
+    f0 = 61.7
+    ratio = np.ones(det.n_bins, dtype=np.float32)
+    row = np.full(8, -1, dtype=np.int64)
+    for k, level in ((2, 2.5), (3, 240.0), (6, 4.1)):
+        row[k - 1] = round(k * f0 / df)
+        ratio[row[k - 1]] = level
+    moved, moved_row = det._undo_subharmonic(f0, row.copy(), ratio)
+    assert moved == pytest.approx(3 * f0)
+    np.testing.assert_array_equal(moved_row[:2], row[[2, 5]])
+    assert np.all(moved_row[2:] == -1)
+    engine = ratio.copy()
+    for k in (1, 2, 4, 5):
+        engine[round(k * f0 / df)] = 20.0  # the other orders stand too
+    assert det._undo_subharmonic(f0, np.where(np.arange(8) < 6, [round(k * f0 / df) for k in range(1, 9)], -1),
+                                 engine)[0] == f0
+
+
 def test_noise_and_a_passing_car_give_no_confirmed_track():
     mics = circular_array(8, 0.1)
     car = Interferer.car(Trajectory.flyby([-37.6, -13.7, -1.0], 13.9, math.radians(290.0), 3.0))
