@@ -16,8 +16,9 @@ one block up (8 and 16 mics, 1 to 8 blocks).
 
 Speed (one update of the 8-mic circle, 16 kHz, nfft 512, 12 blocks, bins 300-3500 Hz: see
 benchmarks/bench_doa_pyroomacoustics.py). The PHAT cross-spectra are computed once per update (float32,
-upper triangle, bins innermost). ``SrpPhat`` precomputes the float32 steering table of its coarse grid for
-every bin of its band, laid out (bin, mic, direction) so the inner loop runs over contiguous directions
+upper triangle, bins innermost). ``SrpPhat`` keeps the float32 steering table of its coarse grid for
+every bin of its band (each bin's rows built the first time an update uses the bin), laid out (bin, mic,
+direction) so the inner loop runs over contiguous directions
 (w_i = sum_{j>i} C_ij a_j, then Re(conj(a_i) w_i)); fine grids around the coarse peaks are steered per update
 (phase recurrence along the bins), or, for an azimuth-only search, read from a table of the whole fine ring.
 ``srp_phat_map`` keeps the tables of its last few set-ups; on a ring of azimuths covering the circle uniformly
@@ -800,7 +801,9 @@ def _angles(name, values, lo, hi) -> np.ndarray:
 # --- coarse-to-fine search --------------------------------------------------------------------------------
 
 class SrpPhat:
-    """SRP-PHAT for one array and STFT set-up, with the coarse grid's steering table built once.
+    """SRP-PHAT for one array and STFT set-up, with the coarse grid's steering table built once per bin, when
+    an update first uses the bin (a drone's lines touch a few tens of the band's bins: a short clip, or a fresh
+    detector, does not pay for the whole band; 16 mics, 10 deg grid, 670 bins: 11 ms for all).
 
     mic_positions_m (n_mics, 3); fs_hz, nfft of the STFT; c_mps speed of sound. Coarse grid: azimuth
     [0, 360) and elevation [el_min_deg, el_max_deg] in coarse_step_deg steps (default elevations [0, 90] for a
@@ -850,7 +853,12 @@ class SrpPhat:
         aa, ee = np.meshgrid(self.azimuth_rad, self.elevation_rad)
         leads = plane_wave_leads_s(self.mic_positions_m, aa.ravel(), ee.ravel(), self.c_mps)
         band_bins = np.arange(self.bin_lo, self.bin_hi + 1, dtype=np.int64)
-        self._table = steering_table(leads, band_bins, self._d_omega)
+        # the coarse grid's steering table, its rows (bins) built when an update first uses them: a stream
+        # touches a few lines' bins, a short clip pays for those only
+        self._leads = leads
+        self._table = (np.empty((band_bins.size, self.n_mics, leads.shape[0]), np.float32),
+                       np.empty((band_bins.size, self.n_mics, leads.shape[0]), np.float32))
+        self._table_ready = np.zeros(band_bins.size, dtype=bool)
 
         self._band_bins = band_bins
         self._c_buffers = (np.zeros((self.n_mics, self.n_mics, band_bins.size), np.float32),
@@ -909,7 +917,14 @@ class SrpPhat:
         return self._coarse(*self._prepare(spectra, bins))
 
     def _coarse(self, b, y, c, n_blocks):
-        p = _evaluate(y, c, self._table, b - self.bin_lo, self.n_mics, n_blocks)
+        rows = b - self.bin_lo
+        missing = rows[~self._table_ready[rows]]
+        if missing.size:
+            t_re, t_im = steering_table(self._leads, self._band_bins[missing], self._d_omega)
+            self._table[0][missing] = t_re
+            self._table[1][missing] = t_im
+            self._table_ready[missing] = True
+        p = _evaluate(y, c, self._table, rows, self.n_mics, n_blocks)
         return p.astype(np.float32).reshape(self.elevation_rad.size, self.azimuth_rad.size)
 
     def locate(self, spectra, bins=None, *, n_peaks: int = 1, min_separation_deg=None, noise_mask=None,
