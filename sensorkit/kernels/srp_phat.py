@@ -17,8 +17,8 @@ one block up (8 and 16 mics, 1 to 8 blocks).
 Speed (one update of the 8-mic circle, 16 kHz, nfft 512, 12 blocks, bins 300-3500 Hz: see
 benchmarks/bench_doa_pyroomacoustics.py). The PHAT cross-spectra are computed once per update (float32,
 upper triangle, bins innermost). ``SrpPhat`` keeps the float32 steering table of its coarse grid for
-every bin of its band (each bin's rows built the first time an update uses the bin), laid out (bin, mic,
-direction) so the inner loop runs over contiguous directions
+every bin of its band (each aligned group of TABLE_GROUP_BINS bins built the first time an update uses one of
+them), laid out (bin, mic, direction) so the inner loop runs over contiguous directions
 (w_i = sum_{j>i} C_ij a_j, then Re(conj(a_i) w_i)); fine grids around the coarse peaks are steered per update
 (phase recurrence along the bins), or, for an azimuth-only search, read from a table of the whole fine ring.
 ``srp_phat_map`` keeps the tables of its last few set-ups; on a ring of azimuths covering the circle uniformly
@@ -393,6 +393,7 @@ def _snapshots_par(y, t_re, t_im, rows, chunk, out):
 #: on an idle 2-core machine and ~10 ms on a loaded one (measured, load 6 on 2 cores: 360 directions x 102
 #: bins x 8 mics 0.18 ms serial, 10 ms parallel; 6840 directions 10.7 ms serial, 8.2 ms parallel), so only
 #: maps of tens of ms go parallel.
+TABLE_GROUP_BINS = 4  #: SrpPhat builds its coarse table in aligned groups of this many bins, on first use
 FINE_LEVEL_MAX_STEPS = 3  #: fine windows wider than +-3 fine steps are searched through a 3 x coarser grid first
 PARALLEL_MIN_WORK = 50_000_000
 DIRECTION_CHUNK = 512  #: directions per inner vector loop (the float32 partial sums stay in L1)
@@ -919,11 +920,14 @@ class SrpPhat:
     def _coarse(self, b, y, c, n_blocks):
         rows = b - self.bin_lo
         missing = rows[~self._table_ready[rows]]
-        if missing.size:
-            t_re, t_im = steering_table(self._leads, self._band_bins[missing], self._d_omega)
-            self._table[0][missing] = t_re
-            self._table[1][missing] = t_im
-            self._table_ready[missing] = True
+        if missing.size:  # whole aligned groups of TABLE_GROUP_BINS rows, each steered from its first bin: a
+            # row's values do not depend on which updates built the table before it
+            for g in np.unique(missing // TABLE_GROUP_BINS):
+                group = np.arange(g * TABLE_GROUP_BINS, min((g + 1) * TABLE_GROUP_BINS, self._band_bins.size))
+                t_re, t_im = steering_table(self._leads, self._band_bins[group], self._d_omega)
+                self._table[0][group] = t_re
+                self._table[1][group] = t_im
+                self._table_ready[group] = True
         p = _evaluate(y, c, self._table, rows, self.n_mics, n_blocks)
         return p.astype(np.float32).reshape(self.elevation_rad.size, self.azimuth_rad.size)
 

@@ -99,6 +99,24 @@ def test_class_coarse_map_equals_the_plain_function():
     assert math.degrees(srp.elevation_rad[0]) == 0.0 and math.degrees(srp.elevation_rad[-1]) == 90.0  # planar
 
 
+def test_coarse_table_rows_are_built_on_first_use_and_do_not_depend_on_history():
+    """Only the groups of bins an update uses are steered; a map over some bins is the same, bit for bit, on a
+    fresh SrpPhat and on one whose table earlier updates have partly built, and equals srp_phat_map's."""
+    mics = uma16_array()
+    x = stft(plane_waves(mics, [(40, 20, comb(180.0, 1))]), nfft=NFFT)
+    used = harmonic_bin_set(np.array([23, 46, 69, -1]), NFFT // 2 + 1, spread_bins=1)
+    fresh = SrpPhat(mics, fs_hz=FS_HZ, nfft=NFFT, coarse_step_deg=5.0)
+    first = fresh.coarse_map(x, used)
+    built = np.flatnonzero(fresh._table_ready) + fresh.bin_lo
+    assert set(used) <= set(built) and built.size <= 4 * used.size < fresh._table_ready.size
+    seasoned = SrpPhat(mics, fs_hz=FS_HZ, nfft=NFFT, coarse_step_deg=5.0)
+    seasoned.coarse_map(x, np.arange(20, 50))  # builds some of the same groups, and others
+    np.testing.assert_array_equal(seasoned.coarse_map(x, used), first)
+    plain = srp_phat_map(x, mics, fs_hz=FS_HZ, nfft=NFFT, bins=used, azimuth_rad=fresh.azimuth_rad,
+                         elevation_rad=fresh.elevation_rad)
+    np.testing.assert_allclose(first, plain, atol=2e-6)
+
+
 @pytest.mark.parametrize("name, mics", [("circ8", circular_array(8, 0.1)), ("uma16", uma16_array())])
 def test_drone_at_40_deg_located_on_its_harmonic_bins(name, mics):
     """The bins come from the harmonic detector: the comb's 180 Hz lines +- 1 bin; broadband SNR 9 dB per mic
