@@ -657,28 +657,15 @@ class DroneDetector:
         for row, f0s in enumerate(known):
             for f0 in f0s:
                 self._mask_comb(ratio[row], f0)
-        found = [[] for _ in nulled]
-        rows = np.arange(len(nulled))
-        r = ratio.copy()
-        for _ in range(self.config.max_sources):
-            if rows.size == 0:
-                break
-            hd = harmonic_comb(r[rows], df_hz=self.df_hz, n_averages=self._n_avg,
-                               score_threshold=self.score_threshold, **self._comb)
-            hit = hd.detected & (hd.n_harmonics >= 2)
-            for i in np.flatnonzero(hit):
-                row = rows[i]
-                f0, bins_row = self._undo_subharmonic(float(hd.f0_hz[i]), hd.harmonic_bins[i].copy(), ratio[row])
-                if f0 < self.config.drone_f0_min_hz or self._engine_like(ratio[row], f0):
-                    self._mask_engine(r[row], f0)
+        found = []  # per block: the drone combs of this search, without those at a simple ratio of a known f0
+        for row, block_found in enumerate(self._find_combs(ratio)):
+            kept = []
+            for comb in block_found:
+                if comb[5] or any(_harmonically_related(comb[0], f2, max_term=6) for f2 in known[row]):
                     continue
-                self._mask_comb(r[row], f0)
-                if any(_harmonically_related(f0, f2, max_term=6) for f2 in known[row]):
-                    continue
-                found[row].append((f0, float(hd.snr_db[i]), float(hd.score[i]), int(np.sum(bins_row >= 0)),
-                                   bins_row, False))
-                known[row].append(f0)
-            rows = rows[hit]
+                kept.append(comb)
+                known[row].append(comb[0])
+            found.append(kept)
         engines = self._engines
         try:
             for row, (b, taken, engines_then, _, spectra) in enumerate(nulled):
