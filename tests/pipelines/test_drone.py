@@ -455,7 +455,13 @@ def test_config_validation():
         DroneConfig(nfft=1024, hop=2048)
     with pytest.raises(ValueError, match="unknown field"):
         DroneConfig.from_dict({"nfft": 1024, "bogus": 1})
-    cfg = DroneConfig.from_dict({"tracker": {"confirm_m": 2}})
+    with pytest.raises(ValueError, match="DroneConfig.null_engines: expected True or False"):
+        DroneConfig(null_engines="yes")
+    with pytest.raises(ValueError, match="DroneConfig.horizon_elevation_std_deg"):
+        DroneConfig(horizon_elevation_std_deg=0.0)
+    cfg = DroneConfig.from_dict({"tracker": {"confirm_m": 2}, "null_engines": False,
+                                 "horizon_elevation_std_deg": None})
     assert cfg.tracker.confirm_m == 2 and DroneConfig.from_dict(cfg.to_dict()) == cfg
+    assert not cfg.null_engines and cfg.horizon_elevation_std_deg is None
     with pytest.raises(ValueError, match="mic_positions_m"):
         DroneDetector(4, FS, np.zeros((3, 3)))
