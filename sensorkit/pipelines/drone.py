@@ -57,7 +57,8 @@ from sensorkit.cache import DiskMemo
 from sensorkit.kernels.fir_decimate import StreamingDecimator
 from sensorkit.kernels.harmonic import (band_power, comb_score_threshold, harmonic_bin_set, harmonic_comb,
                                         spectral_noise_floor)
-from sensorkit.kernels.srp_phat import SPEED_OF_SOUND_MPS, SrpPhat, is_horizontal_planar, plane_wave_leads_s
+from sensorkit.kernels.srp_phat import (SPEED_OF_SOUND_MPS, SrpPhat, direction_vectors, is_horizontal_planar,
+                                        plane_wave_leads_s)
 from sensorkit.kernels.stft import StreamingSTFT, stft
 from sensorkit.tracking import CONFIRMED, LOST, TENTATIVE, Detection, DirectionTracker, TrackerConfig
 
@@ -434,14 +435,13 @@ class DroneDetector:
                                                 + (config.spread_bins + 1) * self.df_hz, self.analysis_fs_hz / 2))
         self._stft = StreamingSTFT(self.n_channels, nfft=self.nfft, hop=self.hop, window=config.window)
         self._tracker = DirectionTracker(config.tracker)
-        self._std_rad = None  # the tracker's measurement std, except for horizontal planar arrays
-        if self.has_direction and is_horizontal_planar(self.mic_positions_m):
-            self._std_rad = math.radians(config.planar_direction_std_deg)
+        self._planar = self.has_direction and is_horizontal_planar(self.mic_positions_m)
+        # the tracker's measurement std, except for horizontal planar arrays
+        self._std_rad = math.radians(config.planar_direction_std_deg) if self._planar else None
         self._horizon_std_rad = None if config.horizon_elevation_std_deg is None else \
             math.radians(config.horizon_elevation_std_deg)
         self._recent = np.zeros((self.n_channels, 0, self.n_bins), dtype=np.complex64)  # last _keep_blocks
         self._null = config.null_engines and self.has_direction
-        self._planar = self.has_direction and is_horizontal_planar(self.mic_positions_m)
         self._keep_blocks = config.doa_blocks - 1
         # with engines heard: each block's spectra with their directions projected out, and its power, kept for
         # the last doa_blocks and average_blocks blocks (a block heard without engines is kept as it is)
@@ -534,7 +534,7 @@ class DroneDetector:
                 background[:ratio.shape[1]] = ratio[b] < self.config.background_max_ratio
             for i, comb in enumerate(combs[b]):
                 others = [c[0] for c in combs[b][:i] if not _harmonically_related(c[0], comb[0])]
-                self._take_comb(t, comb, recent, ratio[b], background, others, taken, dets)
+                self._take_comb(t, comb, recent, ratio[b], background, others, taken, dets, self._engines)
             block_dets.append(dets)
             if self._null:
                 self._keep_projected(blocks[:, b:b + 1], block_power[b])
@@ -551,9 +551,10 @@ class DroneDetector:
         self._recent = history[:, history.shape[1] - keep:] if keep else self._recent
         return n_new
 
-    def _take_comb(self, t, comb, recent, ratio_row, background, others, taken, dets) -> None:
+    def _take_comb(self, t, comb, recent, ratio_row, background, others, taken, dets, engines) -> None:
         """Locate one comb (SRP over recent, the last doa_blocks STFT blocks), decide whether it goes to the
-        tracker (``used``), and record it: a detection row, an engine in memory, a Detection in dets."""
+        tracker (``used``), and record it: a detection row, an engine in engines (the memory its rules read),
+        a Detection in dets."""
         f0, snr, score, n_h, bins_row, engine = comb
         az = el = power_srp = math.nan
         if self.has_direction:
@@ -569,12 +570,12 @@ class DroneDetector:
         if any(_separation_rad(az, el, a2, e2) < merge for a2, e2 in taken):
             used = False  # a weaker comb from the direction of a stronger one (drone or engine): the same
         elif any(_separation_rad(az, el, a2, e2) < merge and _harmonically_related(f0, f2, max_term=6)
-                 for _, f2, a2, e2 in self._engines):
+                 for _, f2, a2, e2 in engines):
             used = False  # an engine heard from there lately, at a simple ratio of f0: its orders
         if used or engine:
             taken.append((az, el))
         if engine and self.has_direction:
-            self._engines.append((t, f0, az, el))
+            engines.append((t, f0, az, el))
         self._detections.append((t, az, el, f0, snr, score, power_srp, n_h, used))
         if used:
             dets.append(Detection(time_s=t, azimuth_rad=0.0 if math.isnan(az) else az,
@@ -589,24 +590,18 @@ class DroneDetector:
         engine is on the ground, and the array's elevations near the horizon scatter by 5-15 deg: a null steered
         at them misses the engine's lines above 1 kHz; train split: Pd 0.522 with the measured elevations,
         0.552 with 0), else the group's mean."""
-        merge = math.radians(self.config.merge_deg)
         eng = np.array([(e[2], e[3]) for e in reversed(self._engines) if not math.isnan(e[2])]).reshape(-1, 2)
-        u = np.stack([np.cos(eng[:, 1]) * np.cos(eng[:, 0]), np.cos(eng[:, 1]) * np.sin(eng[:, 0]),
-                      np.sin(eng[:, 1])], axis=1)
-        groups = []  # [azimuths, elevations] per group, the latest first
-        free = np.ones(len(eng), dtype=bool)
-        while free.any() and len(groups) < NULL_MAX_ENGINES:
-            lead = int(np.argmax(free))  # the latest engine not yet grouped
-            member = free & (u @ u[lead] > math.cos(merge))
-            groups.append((None, eng[member, 0], eng[member, 1]))
-            free &= ~member
+        u = direction_vectors(eng[:, 0], eng[:, 1])
         out = []
-        for _, azs, els in groups[:NULL_MAX_ENGINES]:
-            az = math.radians(NULL_STEP_DEG * round(math.degrees(float(np.angle(np.mean(np.exp(1j * np.asarray(
-                azs)))))) % 360.0 / NULL_STEP_DEG))
-            el = 0.0 if self._planar else math.radians(NULL_STEP_DEG * round(math.degrees(float(np.mean(els)))
-                                                                               / NULL_STEP_DEG))
-            out.append((az, el))
+        free = np.ones(len(eng), dtype=bool)
+        while free.any() and len(out) < NULL_MAX_ENGINES:
+            lead = int(np.argmax(free))  # the latest engine not yet grouped
+            member = free & (u @ u[lead] > math.cos(math.radians(self.config.merge_deg)))
+            free &= ~member
+            az = float(np.angle(np.mean(np.exp(1j * eng[member, 0]))))
+            el = 0.0 if self._planar else float(np.mean(eng[member, 1]))
+            out.append((math.radians(NULL_STEP_DEG * round(math.degrees(az) % 360.0 / NULL_STEP_DEG)),
+                        math.radians(NULL_STEP_DEG * round(math.degrees(el) / NULL_STEP_DEG))))
         return tuple(out)
 
     def _null_basis(self, directions):
@@ -666,22 +661,17 @@ class DroneDetector:
                 kept.append(comb)
                 known[row].append(comb[0])
             found.append(kept)
-        engines = self._engines
-        try:
-            for row, (b, taken, engines_then, _, spectra) in enumerate(nulled):
-                if not found[row]:
-                    continue
-                self._engines = engines_then  # the block's rules see the engines heard up to it
-                recent = np.zeros((self.n_channels, spectra.shape[1], self.n_bins), dtype=np.complex64)
-                recent[:, :, :n_bins] = spectra
-                background = np.zeros(self.n_bins, dtype=bool)
-                background[:n_bins] = ratio[row] < self.config.background_max_ratio
-                for i, comb in enumerate(found[row]):
-                    others = [c[0] for c in combs[b] + found[row][:i] if not _harmonically_related(c[0], comb[0])]
-                    self._take_comb(float(times[b]), comb, recent, ratio[row], background, others, taken,
-                                    block_dets[b])
-        finally:
-            self._engines = engines
+        for row, (b, taken, engines_then, _, spectra) in enumerate(nulled):
+            if not found[row]:
+                continue
+            recent = np.zeros((self.n_channels, spectra.shape[1], self.n_bins), dtype=np.complex64)
+            recent[:, :, :n_bins] = spectra
+            background = np.zeros(self.n_bins, dtype=bool)
+            background[:n_bins] = ratio[row] < self.config.background_max_ratio
+            for i, comb in enumerate(found[row]):  # the block's rules see the engines heard up to it
+                others = [c[0] for c in combs[b] + found[row][:i] if not _harmonically_related(c[0], comb[0])]
+                self._take_comb(float(times[b]), comb, recent, ratio[row], background, others, taken,
+                                block_dets[b], engines_then)
 
     def _find_combs(self, ratio):
         """Up to max_sources combs per block: list (per block) of (f0, snr, score, n_harmonics, bins_row,
