@@ -58,7 +58,7 @@ from sensorkit.kernels.fir_decimate import StreamingDecimator
 from sensorkit.kernels.harmonic import (band_power, comb_score_threshold, harmonic_bin_set, harmonic_comb,
                                         spectral_noise_floor)
 from sensorkit.kernels.srp_phat import (SPEED_OF_SOUND_MPS, SrpPhat, direction_vectors, is_horizontal_planar,
-                                        plane_wave_leads_s)
+                                        plane_wave_leads_s, steering_table)
 from sensorkit.kernels.stft import StreamingSTFT, stft
 from sensorkit.tracking import CONFIRMED, LOST, TENTATIVE, Detection, DirectionTracker, TrackerConfig
 
@@ -887,10 +887,11 @@ class DroneDetector:
 
 def steering_vectors(mic_positions_m, azimuth_rad: float, elevation_rad: float, n_bins: int, df_hz: float,
                      c_mps: float = SPEED_OF_SOUND_MPS) -> np.ndarray:
-    """Plane-wave steering vectors a_m = exp(j 2 pi f lead_m) (n_mics, n_bins) complex128 at f = k df_hz, the
-    sign of sensorkit.kernels.srp_phat's steering."""
-    lead = plane_wave_leads_s(mic_positions_m, [azimuth_rad], [elevation_rad], c_mps)[0]
-    return np.exp(2j * np.pi * (np.arange(n_bins) * df_hz)[None, :] * lead[:, None])
+    """Plane-wave steering vectors a_m = exp(j 2 pi f lead_m) (n_mics, n_bins) complex128 at f = k df_hz: the
+    SRP's own (sensorkit.kernels.srp_phat.steering_table), so that a null falls where SRP would look."""
+    leads = plane_wave_leads_s(mic_positions_m, [azimuth_rad], [elevation_rad], c_mps)
+    t_re, t_im = steering_table(leads, np.arange(n_bins), 2.0 * np.pi * df_hz)  # (n_bins, n_mics, 1)
+    return (t_re[:, :, 0].astype(np.float64) + 1j * t_im[:, :, 0]).T
 
 
 def null_basis(vectors) -> np.ndarray:
