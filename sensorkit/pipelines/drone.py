@@ -77,6 +77,7 @@ NULL_STEP_DEG = 2.0  #: engine null directions are rounded to this (1 deg off le
 #: on a 0.2 m array), so that their steering bases are reused from block to block
 EXCLUSION_BINS = 3  #: bins this close to another comb's harmonics (at least) are left out of a comb's SRP
 ENGINE_TOLERANCE_REL = 0.01  #: search window (relative) for the lines between a comb's harmonics
+ENGINE_ORDER_TOLERANCE_REL = 0.005  #: an engine's orders are exact multiples of its f0: its lines lie within this
 SPECTROGRAM_MAX_BINS = 512
 SPECTROGRAM_MAX_FRAMES = 4000
 COMB_NULL_CACHE = DiskMemo("comb_null")  #: the comb threshold's null simulation, kept once per machine
@@ -126,8 +127,10 @@ class DroneConfig:
       bins are those below twice the floor) and background_half_width_hz (50: within +-50 Hz of each line bin,
       outside +-2 bins) for the background's cross-spectral matrix. On the train split the subtraction and the
       line selection cut the windows whose comb had the drone's f0 but a wrong direction from 15 % to 4 %.
-    Drone / interferer rule: drone_f0_min_hz (95: combustion engines fire at 25..100 Hz and their combs are found
-      at their firing frequency; blade passing of small drones is above 100 Hz), min_elevation_deg (1: a
+    Drone / interferer rule: drone_f0_min_hz (100: combustion engines fire at 25..100 Hz and their combs are found
+      at their firing frequency; blade passing of small drones is above 100 Hz. 95 until the SRP exclusion of an
+      engine's orders was narrowed (see DroneDetector._locate): an engine's combs near 96 Hz then made a false
+      track on the train split's noise-only clips), min_elevation_deg (1: a
       detection below it is at the horizon, see horizon_elevation_std_deg); merge_deg (10: a weaker comb of the
       same block whose direction is within this of a stronger tracked or engine comb's is the same source: rotors
       at other speeds, an engine's orders); engine_memory_s (2: for this long after an engine comb (below
@@ -197,7 +200,7 @@ class DroneConfig:
     line_min_ratio: float = 3.0
     background_max_ratio: float = 2.0
     background_half_width_hz: float = 50.0
-    drone_f0_min_hz: float = 95.0
+    drone_f0_min_hz: float = 100.0
     min_elevation_deg: float = 1.0
     merge_deg: float = 10.0
     engine_memory_s: float = 2.0
@@ -533,7 +536,7 @@ class DroneDetector:
                 background = np.zeros(self.n_bins, dtype=bool)  # the noise bins around the lines
                 background[:ratio.shape[1]] = ratio[b] < self.config.background_max_ratio
             for i, comb in enumerate(combs[b]):
-                others = [c[0] for c in combs[b][:i] if not _harmonically_related(c[0], comb[0])]
+                others = [(c[0], c[5]) for c in combs[b][:i] if not _harmonically_related(c[0], comb[0])]
                 self._take_comb(t, comb, recent, ratio[b], background, others, taken, dets, self._engines)
             block_dets.append(dets)
             if self._null:
@@ -669,7 +672,7 @@ class DroneDetector:
             background = np.zeros(self.n_bins, dtype=bool)
             background[:n_bins] = ratio[row] < self.config.background_max_ratio
             for i, comb in enumerate(found[row]):  # the block's rules see the engines heard up to it
-                others = [c[0] for c in combs[b] + found[row][:i] if not _harmonically_related(c[0], comb[0])]
+                others = [(c[0], c[5]) for c in combs[b] + found[row][:i] if not _harmonically_related(c[0], comb[0])]
                 self._take_comb(float(times[b]), comb, recent, ratio[row], background, others, taken,
                                 block_dets[b], engines_then)
 
@@ -749,7 +752,7 @@ class DroneDetector:
         k f0, 2 bins) for every multiple of f0 up to f_max_hz (an engine's orders are exact multiples)."""
         k = np.arange(1, int(self.f_max_hz / f0_hz) + 1, dtype=np.float64)
         centre = k * f0_hz / self.df_hz
-        _mask_peaks(ratio_row, *self._bounds(centre, np.maximum(0.005 * centre, 2.0)))
+        _mask_peaks(ratio_row, *self._bounds(centre, np.maximum(ENGINE_ORDER_TOLERANCE_REL * centre, 2.0)))
 
     def _engine_like(self, ratio_row, f0_hz) -> bool:
         """True when lines also stand at the orders between the comb's harmonics, (j / m) f0 with j not a multiple
@@ -774,11 +777,15 @@ class DroneDetector:
         enough = n >= 4
         return bool(np.any(hits[enough] >= self.config.engine_line_fraction * n[enough]))
 
-    def _locate(self, spectra, bins_row, other_f0_hz, ratio_row, background):
-        """SRP-PHAT peak (azimuth, elevation, power) over a comb's harmonic bins, leaving out the bins in the search
-        windows (k f0 +- max(tolerance k f0, EXCLUSION_BINS)) of the stronger combs of the block that are not
-        harmonically related to it (those are the same source): another drone's rotor lines and their +-2 bin Hann
-        leakage would pull the peak towards it, PHAT weighing every bin alike. None with fewer than 2 bins left.
+    def _locate(self, spectra, bins_row, others, ratio_row, background):
+        """SRP-PHAT peak (azimuth, elevation, power) over a comb's harmonic bins, leaving out the bins near the
+        harmonics of the stronger combs of the block that are not harmonically related to it (those are the same
+        source): another drone's rotor lines and their +-2 bin Hann leakage would pull the peak towards it, PHAT
+        weighing every bin alike. others: (f0, engine) of those combs; a drone's windows are k f0 +- max(tolerance
+        k f0, EXCLUSION_BINS), an engine's k f0 +- max(ENGINE_ORDER_TOLERANCE_REL k f0, EXCLUSION_BINS): its
+        orders are exact multiples, and 6 % windows around the orders of a 50 Hz generator cover every bin above
+        450 Hz, which left a drone heard with it no bins to be located with (drones-field train split, clips with
+        an engine: Pd within 200 m 0.18 -> 0.25). None with fewer than 2 bins left.
         Only the harmonics whose ratio_row (power over the floor) reaches line_min_ratio are used when any does;
         background (n_bins,) bool: the noise bins whose cross-spectra are subtracted (denoised_cross_spectra)."""
         row = np.asarray(bins_row, dtype=np.int64).copy()  # the harmonics present that stand out
@@ -790,12 +797,13 @@ class DroneDetector:
         bins_row = row
         bins = harmonic_bin_set(bins_row, self.n_bins, spread_bins=self.config.spread_bins)
         bins = bins[(bins >= self._srp.bin_lo) & (bins <= self._srp.bin_hi)]
-        for f0 in other_f0_hz:
+        for f0, engine in others:
             if not bins.size:
                 break
             k = np.arange(1, int(self.f_max_hz / f0) + 2)
             centre = k * f0 / self.df_hz
-            half = np.maximum(self.config.tolerance_rel * centre, EXCLUSION_BINS)
+            rel = ENGINE_ORDER_TOLERANCE_REL if engine else self.config.tolerance_rel
+            half = np.maximum(rel * centre, EXCLUSION_BINS)
             near = np.abs(bins[:, None] - centre[None, :]) <= half[None, :]
             bins = bins[~near.any(axis=1)]
         if bins.size < 2:
