@@ -80,6 +80,9 @@ NULL_STEP_DEG = 2.0  #: engine null directions are rounded to this (1 deg off le
 EXCLUSION_BINS = 3  #: bins this close to another comb's harmonics (at least) are left out of a comb's SRP
 ENGINE_TOLERANCE_REL = 0.01  #: search window (relative) for the lines between a comb's harmonics
 ENGINE_ORDER_TOLERANCE_REL = 0.005  #: an engine's orders are exact multiples of its f0: its lines lie within this
+BEAM_SEARCH_EVERY = 2  #: the beam search runs on every 2nd block (its average spans average_blocks, 10, so it
+#: moves little from one block to the next): train split Pd within 200 m 0.620 against 0.623 on every block, for
+#: about two thirds of the cost
 BEAM_FLOOR_BANDS = 8  #: bands of the beams' noise gain (DroneDetector._beam_combs): ~375 Hz at 16 kHz; a running
 #: median per beam instead cost 40 % more of the beam search for the same Pd (train split 0.630 against 0.623)
 SPECTROGRAM_MAX_BINS = 512
@@ -183,14 +186,14 @@ class DroneConfig:
       mean did not find (nor one at a simple ratio of it) is located and ruled like the others. A beam keeps
       its direction's lines whole and takes about 1/M of the independent noise (wind turbulence at each
       microphone, self-noise) and part of the sources elsewhere; the 0.2 m ring's beams are wide below 2.5 kHz,
-      so four cover every azimuth. drones-field train split: Pd within 200 m 0.574 -> 0.623 (drone-only clips
-      0.747 -> 0.788, clips with an interferer 0.251 -> 0.314), false tracks 34 -> 41 per hour (most on real
-      drones placed more than 10 deg off), DOA RMSE 4.27 -> 4.39 deg; noise-only clips: 1 false track, as
-      before; drones-noise 1 h: 0 -> 1. Tried on the same split: 3, 6 or 12 beams, pfa 1e-4 or 1e-5, the full
+      so four cover every azimuth. The search runs on every BEAM_SEARCH_EVERY-th block. drones-field train
+      split: Pd within 200 m 0.574 -> 0.620 (drone-only clips 0.747 -> 0.794, clips with an interferer 0.251 ->
+      0.294), false tracks 34 -> 41 per hour (most on real drones placed more than 10 deg off), DOA RMSE 4.27 ->
+      4.43 deg; noise-only clips: 1 false track, as before; drones-noise 1 h: 0 -> 1. Tried on the same split: 3, 6 or 12 beams, pfa 1e-4 or 1e-5, the full
       f0 grid: Pd 0.62-0.64 with 41-62 false tracks per hour and up to 2 on the noise-only clips; the engines'
       directions nulled in the beams: 96 false tracks per hour (engine residues). In an oracle test (beams
       steered at the true direction) the comb found the drone's f0 in 0.89 of the blocks within 200 m against
-      0.80 for the channel mean. Cost: about a quarter of the pipeline's time (16 channels, 48 kHz).
+      0.80 for the channel mean. Cost: 12-17 % of the pipeline's CPU time (16 channels, 48 kHz, one thread).
     """
 
     analysis_fs_hz: float | None = 16000.0
@@ -503,6 +506,7 @@ class DroneDetector:
                 pfa=config.search_beam_pfa, fs_hz=self.analysis_fs_hz, nfft=self.nfft, n_averages=self._n_avg,
                 window=config.window, noise_floor="spectral", half_width_bins=self._half, memo=COMB_NULL_CACHE,
                 **self._beam_comb)
+        self._last_beam_combs: list = []  # the last beam search's drone combs, strongest first
         self._recent_beam_power = np.zeros((max(0, config.search_beams), 0, self._n_comb_bins), dtype=np.float32)
         self._fir = self._decimation_filter()
         self._decimator = StreamingDecimator(self.n_channels, self._fir, self.decimation)
@@ -719,13 +723,18 @@ class DroneDetector:
         simple ratio of its f0, strongest first. Each beam's power goes through the channel mean's running
         average; its floor is the channel mean's (floor, the new blocks') times the beam's noise gain
         (BEAM_FLOOR_BANDS). The bins of the block's combs (their search windows; an engine's orders) are set to
-        the floor first, so that the passes look for what else there is."""
+        the floor first, so that the passes look for what else there is. The search runs on every
+        BEAM_SEARCH_EVERY-th block of the stream; the blocks between keep the last search's combs (those not at a
+        simple ratio of their own combs), located with their own spectra."""
         n_bins = self._n_comb_bins
         n_new = blocks.shape[1]
         n_beams = self._beam_weights.shape[1]
         y = self._beam_weights @ np.ascontiguousarray(blocks[:, :, :n_bins].transpose(2, 0, 1))  # (F, K, n_new)
         power = (y.real ** 2 + y.imag ** 2).transpose(1, 2, 0)  # (K, n_new, F)
         power, self._recent_beam_power = _running_mean(self._recent_beam_power, power, self.config.average_blocks)
+        first = self._stft.n_blocks_out - n_new  # the stream index of the first new block
+        searched = np.flatnonzero((first + np.arange(n_new)) % BEAM_SEARCH_EVERY == 0)
+        power, floor, n_search = power[:, searched], floor[searched], searched.size
         # each beam's floor: the channel mean's times the beam's gain on the noise, smooth in frequency (the
         # median of beam power / mean floor in BEAM_FLOOR_BANDS bands, over the median-to-mean ratio,
         # interpolated between the bands' centres)
@@ -738,22 +747,27 @@ class DroneDetector:
         w = np.clip((np.arange(n_bins) - centres[j]) / (centres[j + 1] - centres[j]), 0.0, 1.0).astype(np.float32)
         gain = gain[..., j] * (1 - w) + gain[..., j + 1] * w
         ratio = (rel / np.maximum(gain, np.float32(1e-30))).astype(np.float32)
-        for b in range(n_new):
+        for i, b in enumerate(searched):
             if combs[b]:
                 taken = self._comb_bins_mask(combs[b])
-                ratio[:, b, taken] = np.minimum(ratio[:, b, taken], 1.0)
-        ratio = ratio.reshape(n_beams * n_new, n_bins)
+                ratio[:, i, taken] = np.minimum(ratio[:, i, taken], 1.0)
+        ratio = ratio.reshape(n_beams * n_search, n_bins)
         found = self._find_combs(ratio, self.beam_score_threshold, self._beam_comb)
         out = []
+        row_of = {int(b): i for i, b in enumerate(searched)}
         for b in range(n_new):
             known = [c[0] for c in combs[b] if not c[5]]
             kept = []
-            candidates = [(comb, k * n_new + b) for k in range(n_beams) for comb in found[k * n_new + b]]
-            for comb, row in sorted(candidates, key=lambda item: -item[0][2]):
-                if comb[5] or any(_harmonically_related(comb[0], f2, max_term=6) for f2 in known):
+            if b in row_of:
+                i = row_of[b]
+                candidates = [(comb, ratio[k * n_search + i]) for k in range(n_beams)
+                              for comb in found[k * n_search + i] if not comb[5]]
+                self._last_beam_combs = sorted(candidates, key=lambda item: -item[0][2])
+            for comb, row in self._last_beam_combs:
+                if any(_harmonically_related(comb[0], f2, max_term=6) for f2 in known):
                     continue
                 known.append(comb[0])
-                kept.append((comb, ratio[row]))
+                kept.append((comb, row))
             out.append(kept)
         return out
 
