@@ -18,6 +18,9 @@ masks), one thread, three runs on the shared machine at load ~1.1: 16 channels a
 detector, 42-62 x streaming (the detector built before the clock starts, as when a live recording is followed);
 8 channels at 16 kHz 66-84 / 63-95 x. The stages alone, best of 6: 78-90 ms per 5 s at 16 channels, 48 kHz.
 
+The beam search (DroneConfig.search_beams, 2026-11-22) adds 12-17 % of CPU time at 16 channels, 48 kHz (15
+interleaved runs, best 60.5 -> 51.7 x fresh, 63.9 -> 56.4 x streaming, at load 1.2-2).
+
 Run: .venv/bin/python -m pytest benchmarks/bench_drone.py --benchmark-enable -q
 """
 
