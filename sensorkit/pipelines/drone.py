@@ -189,11 +189,12 @@ class DroneConfig:
       so four cover every azimuth. The search runs on every BEAM_SEARCH_EVERY-th block. drones-field train
       split: Pd within 200 m 0.574 -> 0.620 (drone-only clips 0.747 -> 0.794, clips with an interferer 0.251 ->
       0.294), false tracks 34 -> 41 per hour (most on real drones placed more than 10 deg off), DOA RMSE 4.27 ->
-      4.43 deg; noise-only clips: 1 false track, as before; drones-noise 1 h: 0 -> 1. Tried on the same split: 3, 6 or 12 beams, pfa 1e-4 or 1e-5, the full
-      f0 grid: Pd 0.62-0.64 with 41-62 false tracks per hour and up to 2 on the noise-only clips; the engines'
-      directions nulled in the beams: 96 false tracks per hour (engine residues). In an oracle test (beams
-      steered at the true direction) the comb found the drone's f0 in 0.89 of the blocks within 200 m against
-      0.80 for the channel mean. Cost: 12-17 % of the pipeline's CPU time (16 channels, 48 kHz, one thread).
+      4.43 deg; noise-only clips: 1 false track, as before; drones-noise 1 h: 0 -> 1. Tried on the same split:
+      3, 6 or 12 beams, pfa 1e-4 or 1e-5, the full f0 grid: Pd 0.62-0.64 with 41-62 false tracks per hour and
+      up to 2 on the noise-only clips; the engines' directions nulled in the beams: 96 false tracks per hour
+      (engine residues). In an oracle test (a beam steered at the true direction) the comb found the drone's f0
+      in 0.89 of the drone-only clips' blocks within 200 m against 0.80 for the channel mean. Cost: 12-17 % of
+      the pipeline's CPU time (16 channels, 48 kHz, one thread).
     """
 
     analysis_fs_hz: float | None = 16000.0
@@ -749,8 +750,8 @@ class DroneDetector:
         ratio = (rel / np.maximum(gain, np.float32(1e-30))).astype(np.float32)
         for i, b in enumerate(searched):
             if combs[b]:
-                taken = self._comb_bins_mask(combs[b])
-                ratio[:, i, taken] = np.minimum(ratio[:, i, taken], 1.0)
+                masked = self._comb_bins_mask(combs[b])
+                ratio[:, i, masked] = np.minimum(ratio[:, i, masked], 1.0)
         ratio = ratio.reshape(n_beams * n_search, n_bins)
         found = self._find_combs(ratio, self.beam_score_threshold, self._beam_comb)
         out = []
@@ -774,18 +775,10 @@ class DroneDetector:
     def _comb_bins_mask(self, block_combs) -> np.ndarray:
         """(n_comb_bins,) bool: the search windows of a block's drone combs (k f0 +- min(tolerance k f0, f0 / 4))
         and the orders of its engines (k f0 +- max(ENGINE_ORDER_TOLERANCE_REL k f0, 2 bins))."""
-        n_bins = self._n_comb_bins
-        edges = np.zeros(n_bins + 1, dtype=np.int64)
-        for comb in block_combs:
-            f0 = comb[0]
-            if comb[5]:
-                centre = np.arange(1, int(self.f_max_hz / f0) + 1, dtype=np.float64) * f0 / self.df_hz
-                lo, hi = self._bounds(centre, np.maximum(ENGINE_ORDER_TOLERANCE_REL * centre, 2.0))
-            else:
-                lo, hi = self._windows(f0, self.config.tolerance_rel)
-            np.add.at(edges, np.minimum(lo, n_bins), 1)
-            np.add.at(edges, np.minimum(hi + 1, n_bins), -1)
-        return np.cumsum(edges[:-1]) > 0
+        windows = [self._engine_order_windows(c[0]) if c[5] else self._windows(c[0], self.config.tolerance_rel)
+                   for c in block_combs]
+        return _windows_union(np.concatenate([w[0] for w in windows]), np.concatenate([w[1] for w in windows]),
+                              self._n_comb_bins)
 
     def _find_combs(self, ratio, threshold: float | None = None, comb_parameters: dict | None = None):
         """Up to max_sources combs per block: list (per block) of (f0, snr, score, n_harmonics, bins_row,
@@ -853,19 +846,19 @@ class DroneDetector:
         lines between them must survive."""
         _mask_peaks(ratio_row, *self._windows(f0_hz, self.config.tolerance_rel))
         if self.config.mask_tolerance_rel > 0:
-            lo, hi = self._windows(f0_hz, self.config.mask_tolerance_rel)
-            inside = np.zeros(ratio_row.size + 1, dtype=np.int64)  # the union of the windows [lo, hi]
-            np.add.at(inside, np.minimum(lo, ratio_row.size), 1)
-            np.add.at(inside, np.minimum(hi + 1, ratio_row.size), -1)
-            inside = np.cumsum(inside[:-1]) > 0
+            inside = _windows_union(*self._windows(f0_hz, self.config.mask_tolerance_rel), ratio_row.size)
             ratio_row[inside] = np.minimum(ratio_row[inside], 1.0)
 
     def _mask_engine(self, ratio_row, f0_hz) -> None:
         """Set an engine's lines to the noise floor: the strongest bin (+-2 bins) within k f0 +- max(0.5 % of
         k f0, 2 bins) for every multiple of f0 up to f_max_hz (an engine's orders are exact multiples)."""
-        k = np.arange(1, int(self.f_max_hz / f0_hz) + 1, dtype=np.float64)
-        centre = k * f0_hz / self.df_hz
-        _mask_peaks(ratio_row, *self._bounds(centre, np.maximum(ENGINE_ORDER_TOLERANCE_REL * centre, 2.0)))
+        _mask_peaks(ratio_row, *self._engine_order_windows(f0_hz))
+
+    def _engine_order_windows(self, f0_hz):
+        """(lo, hi) bins of an engine's orders k f0 +- max(ENGINE_ORDER_TOLERANCE_REL k f0, 2 bins) up to
+        f_max_hz."""
+        centre = np.arange(1, int(self.f_max_hz / f0_hz) + 1, dtype=np.float64) * f0_hz / self.df_hz
+        return self._bounds(centre, np.maximum(ENGINE_ORDER_TOLERANCE_REL * centre, 2.0))
 
     def _engine_like(self, ratio_row, f0_hz) -> bool:
         """True when lines also stand at the orders between the comb's harmonics, (j / m) f0 with j not a multiple
@@ -1053,6 +1046,14 @@ def _running_mean(recent, new, m: int):
     lo = np.maximum(idx + 1 - m, 0)
     mean = ((c[..., idx + 1, :] - c[..., lo, :]) / (idx + 1 - lo)[:, None]).astype(np.float32)
     return mean, stacked[..., max(0, stacked.shape[-2] - (m - 1)):, :]
+
+
+def _windows_union(lo, hi, n: int) -> np.ndarray:
+    """(n,) bool: the union of the bin windows [lo_i, hi_i] (inclusive; windows beyond n - 1 are cut there)."""
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(edges, np.minimum(lo, n), 1)
+    np.add.at(edges, np.minimum(hi + 1, n), -1)
+    return np.cumsum(edges[:-1]) > 0
 
 
 def _window_indices(lo, hi) -> np.ndarray:
