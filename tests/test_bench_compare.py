@@ -42,12 +42,20 @@ def test_compare_flags_an_injected_2x_slowdown(tmp_path):
     runs[int(np.argmin(best)) ^ 1].unlink()
 
     # (an unchanged rerun is not asserted to pass: on this shared 2-core machine the best round of an unchanged
-    # kernel moved by up to 1.45x between runs; docs/performance.md has the noise table)
+    # kernel moved by up to 1.45x between runs; docs/performance.md has the noise table). The same noise can
+    # hide the slowdown from one run: in a fresh-clone CI run the slowed kernel's own time was 1.42x below the
+    # baseline's best, so the 2x slowdown measured 1.41x, under the 50 % threshold. Up to three slowed runs are
+    # made; the comparison must flag one of them (if it never flags, this test fails).
     compare = ("--benchmark-compare", f"--benchmark-compare-fail={COMPARE_FAIL}")
-    slowed = _run_benchmark(tmp_path, *compare, "-p", "slowdown_plugin",
-                            "--slowdown=sensorkit.kernels.gpr_filters:dewow")
-    report = slowed.stdout + slowed.stderr
-    assert slowed.returncode != 0, report
+    reports = []
+    for _ in range(3):
+        slowed = _run_benchmark(tmp_path, *compare, "-p", "slowdown_plugin",
+                                "--slowdown=sensorkit.kernels.gpr_filters:dewow")
+        report = slowed.stdout + slowed.stderr
+        reports.append(report)
+        if slowed.returncode != 0:
+            break
+    assert slowed.returncode != 0, "\n".join(reports)
     assert "Performance has regressed" in report
     assert f"{BENCHMARK} (000" in report and "Field 'min' has failed PercentageRegressionCheck" in report
 
