@@ -507,6 +507,14 @@ class DroneDetector:
                 pfa=config.search_beam_pfa, fs_hz=self.analysis_fs_hz, nfft=self.nfft, n_averages=self._n_avg,
                 window=config.window, noise_floor="spectral", half_width_bins=self._half, memo=COMB_NULL_CACHE,
                 **self._beam_comb)
+            # the beams' noise gain: medians in BEAM_FLOOR_BANDS bands [edges_i, edges_i+1), interpolated linearly
+            # between the bands' centres (each bin: band j and j + 1, weight of j + 1)
+            n_bins = self._n_comb_bins
+            self._gain_edges = np.linspace(0, n_bins, BEAM_FLOOR_BANDS + 1).astype(np.int64)
+            centres = (self._gain_edges[:-1] + self._gain_edges[1:] - 1) / 2.0
+            j = np.clip(np.searchsorted(centres, np.arange(n_bins)) - 1, 0, BEAM_FLOOR_BANDS - 2)
+            w = np.clip((np.arange(n_bins) - centres[j]) / (centres[j + 1] - centres[j]), 0.0, 1.0)
+            self._gain_band, self._gain_weight = j, w.astype(np.float32)
         self._last_beam_combs: list = []  # the last beam search's drone combs, strongest first
         self._recent_beam_power = np.zeros((max(0, config.search_beams), 0, self._n_comb_bins), dtype=np.float32)
         self._fir = self._decimation_filter()
@@ -567,8 +575,8 @@ class DroneDetector:
             memory = t - self.config.engine_memory_s  # engines heard recently: (time, f0, azimuth, elevation)
             self._engines = [e for e in self._engines if e[0] >= memory]
             taken = []  # directions of this block's combs so far (tracked drones and engines)
-            recent = background = None  # the last doa_blocks STFT blocks (contiguous) and the noise bins, once
-            if self.has_direction:
+            recent = background = None  # the last doa_blocks STFT blocks (contiguous) and the noise bins
+            if self.has_direction and (combs[b] or (beam_combs is not None and beam_combs[b])):
                 lo = max(0, offset + b - self.config.doa_blocks + 1)
                 recent = np.ascontiguousarray(history[:, lo:offset + b + 1])
                 background = np.zeros(self.n_bins, dtype=bool)  # the noise bins around the lines
@@ -740,12 +748,10 @@ class DroneDetector:
         # median of beam power / mean floor in BEAM_FLOOR_BANDS bands, over the median-to-mean ratio,
         # interpolated between the bands' centres)
         rel = power / np.maximum(floor, np.float32(1e-30))[None]  # (K, n_new, F)
-        edges = np.linspace(0, n_bins, BEAM_FLOOR_BANDS + 1).astype(np.int64)
+        edges = self._gain_edges
         gain = np.stack([np.median(rel[:, :, lo:hi], axis=-1) for lo, hi in zip(edges[:-1], edges[1:])], axis=-1)
         gain /= np.float32(median_to_mean_ratio(self._n_avg))
-        centres = (edges[:-1] + edges[1:] - 1) / 2.0
-        j = np.clip(np.searchsorted(centres, np.arange(n_bins)) - 1, 0, BEAM_FLOOR_BANDS - 2)
-        w = np.clip((np.arange(n_bins) - centres[j]) / (centres[j + 1] - centres[j]), 0.0, 1.0).astype(np.float32)
+        j, w = self._gain_band, self._gain_weight
         gain = gain[..., j] * (1 - w) + gain[..., j + 1] * w
         ratio = (rel / np.maximum(gain, np.float32(1e-30))).astype(np.float32)
         for i, b in enumerate(searched):
