@@ -582,11 +582,10 @@ class DroneDetector:
                 background = np.zeros(self.n_bins, dtype=bool)  # the noise bins around the lines
                 background[:ratio.shape[1]] = ratio[b] < self.config.background_max_ratio
             for i, comb in enumerate(combs[b]):
-                others = [(c[0], c[5]) for c in combs[b][:i] if not _harmonically_related(c[0], comb[0])]
-                self._take_comb(t, comb, recent, ratio[b], background, others, taken, dets, self._engines)
+                self._take_comb(t, comb, recent, ratio[b], background, _others(combs[b][:i], comb[0]), taken, dets,
+                                self._engines)
             for i, (comb, beam_ratio) in enumerate(beam_combs[b] if beam_combs is not None else ()):
-                others = [(c[0], c[5]) for c in combs[b] + [bc[0] for bc in beam_combs[b][:i]]
-                          if not _harmonically_related(c[0], comb[0])]
+                others = _others(combs[b] + [bc[0] for bc in beam_combs[b][:i]], comb[0])
                 self._take_comb(t, comb, recent, beam_ratio, background, others, taken, dets, self._engines)
             block_dets.append(dets)
             if self._null:
@@ -705,15 +704,9 @@ class DroneDetector:
         for row, f0s in enumerate(known):
             for f0 in f0s:
                 self._mask_comb(ratio[row], f0)
-        found = []  # per block: the drone combs of this search, without those at a simple ratio of a known f0
-        for row, block_found in enumerate(self._find_combs(ratio)):
-            kept = []
-            for comb in block_found:
-                if comb[5] or any(_harmonically_related(comb[0], f2, max_term=6) for f2 in known[row]):
-                    continue
-                kept.append(comb)
-                known[row].append(comb[0])
-            found.append(kept)
+        # per block: the drone combs of this search, without those at a simple ratio of a known f0
+        found = [_not_heard([c for c in block_found if not c[5]], known[row], lambda c: c[0])
+                 for row, block_found in enumerate(self._find_combs(ratio))]
         for row, (b, taken, engines_then, _, spectra) in enumerate(nulled):
             if not found[row]:
                 continue
@@ -722,7 +715,7 @@ class DroneDetector:
             background = np.zeros(self.n_bins, dtype=bool)
             background[:n_bins] = ratio[row] < self.config.background_max_ratio
             for i, comb in enumerate(found[row]):  # the block's rules see the engines heard up to it
-                others = [(c[0], c[5]) for c in combs[b] + found[row][:i] if not _harmonically_related(c[0], comb[0])]
+                others = _others(combs[b] + found[row][:i], comb[0])
                 self._take_comb(float(times[b]), comb, recent, ratio[row], background, others, taken,
                                 block_dets[b], engines_then)
 
@@ -763,19 +756,13 @@ class DroneDetector:
         out = []
         row_of = {int(b): i for i, b in enumerate(searched)}
         for b in range(n_new):
-            known = [c[0] for c in combs[b] if not c[5]]
-            kept = []
             if b in row_of:
                 i = row_of[b]
                 candidates = [(comb, ratio[k * n_search + i]) for k in range(n_beams)
                               for comb in found[k * n_search + i] if not comb[5]]
                 self._last_beam_combs = sorted(candidates, key=lambda item: -item[0][2])
-            for comb, row in self._last_beam_combs:
-                if any(_harmonically_related(comb[0], f2, max_term=6) for f2 in known):
-                    continue
-                known.append(comb[0])
-                kept.append((comb, row))
-            out.append(kept)
+            known = [c[0] for c in combs[b] if not c[5]]
+            out.append(_not_heard(self._last_beam_combs, known, lambda item: item[0][0]))
         return out
 
     def _comb_bins_mask(self, block_combs) -> np.ndarray:
@@ -1052,6 +1039,25 @@ def _running_mean(recent, new, m: int):
     lo = np.maximum(idx + 1 - m, 0)
     mean = ((c[..., idx + 1, :] - c[..., lo, :]) / (idx + 1 - lo)[:, None]).astype(np.float32)
     return mean, stacked[..., max(0, stacked.shape[-2] - (m - 1)):, :]
+
+
+def _others(earlier_combs, f0_hz: float) -> list:
+    """(f0, engine) of a block's earlier (stronger) combs that are not at a simple ratio of f0_hz: other
+    sources, whose lines DroneDetector._locate leaves out of this comb's."""
+    return [(c[0], c[5]) for c in earlier_combs if not _harmonically_related(c[0], f0_hz)]
+
+
+def _not_heard(items, known_f0_hz: list, f0_of) -> list:
+    """The items (in order) whose f0, f0_of(item), is at no simple ratio (p / q, p, q <= 6) of a known f0 nor of
+    an item kept before them; known_f0_hz grows with the kept ones."""
+    kept = []
+    for item in items:
+        f0 = f0_of(item)
+        if any(_harmonically_related(f0, f2, max_term=6) for f2 in known_f0_hz):
+            continue
+        known_f0_hz.append(f0)
+        kept.append(item)
+    return kept
 
 
 def _windows_union(lo, hi, n: int) -> np.ndarray:
