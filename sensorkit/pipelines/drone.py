@@ -61,7 +61,7 @@ from sensorkit.kernels.harmonic import (band_power, comb_score_threshold, harmon
                                         median_to_mean_ratio, spectral_noise_floor)
 from sensorkit.kernels.srp_phat import (SPEED_OF_SOUND_MPS, SrpPhat, direction_vectors, is_horizontal_planar,
                                         plane_wave_leads_s, steering_table)
-from sensorkit.kernels.stft import StreamingSTFT, stft
+from sensorkit.kernels.stft import StreamingSTFT, stft, stft_frequencies_hz
 from sensorkit.tracking import CONFIRMED, LOST, TENTATIVE, Detection, DirectionTracker, TrackerConfig
 
 __all__ = ["DETECTION_DTYPE", "DroneConfig", "DroneDetector", "DroneResult", "DroneTrack", "bearing_deg",
@@ -973,7 +973,7 @@ class DroneDetector:
                 "f_max_hz": self.f_max_hz, "comb_score_threshold": self.score_threshold,
                 "beam_score_threshold": self.beam_score_threshold,
                 "has_direction": self.has_direction,
-                "planar_array": bool(self.has_direction and is_horizontal_planar(self.mic_positions_m)),
+                "planar_array": bool(self._planar),
                 "mic_positions_m": None if self.mic_positions_m is None else self.mic_positions_m.tolist(),
                 "heading_deg": self.heading_deg, "frames_in": self.frames_in}
 
@@ -1171,7 +1171,7 @@ def clip_drone_score(samples, fs_hz: float, *, nfft: int = 2048, f0_min_hz: floa
     floor = spectral_noise_floor(power, half_width_bins=max(1, int(round(100.0 / df))), n_averages=x.shape[1])
     combs = harmonic_comb(power / np.maximum(floor, np.float32(1e-30)), df_hz=df, n_averages=x.shape[1],
                           f0_min_hz=f0_min_hz, f0_max_hz=f0_max_hz, n_harmonics=n_harmonics, f_max_hz=f_max_hz)
-    f_hz = np.arange(power.shape[1]) * df
+    f_hz = stft_frequencies_hz(nfft, fs)
     band_level = np.log(np.sum(power[:, (f_hz >= f0_min_hz) & (f_hz <= f_max_hz)], axis=1, dtype=np.float64))
     unsteadiness = float(np.std(np.diff(band_level))) if band_level.size > 1 else 0.0
     return float(np.mean(combs.n_harmonics)) * math.exp(-unsteadiness)
