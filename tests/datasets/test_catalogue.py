@@ -278,6 +278,19 @@ def test_repository_specs_are_valid_and_drones_field_is_big_enough():
     assert items == cat.plan_dataset(load_spec("drones-field"))  # the plan is a function of the spec
 
 
+def test_drones_field_3d_holds_the_scenes_of_drones_field_heard_by_a_3d_array():
+    """The array study's premise: the same clips, splits and source draws; only the microphones differ."""
+    ring = cat.plan_dataset(load_spec("drones-field"))
+    spec_3d = load_spec("drones-field-3d")
+    tall = cat.plan_dataset(spec_3d)
+    assert [(i.id, i.split, i.params) for i in ring] == [(i.id, i.split, i.params) for i in tall]
+    assert (REPO_CATALOGUE / "drones-field-3d" / "README.md").is_file()
+    p = np.asarray(spec_3d.data["settings"]["array"]["mic_positions_m"])
+    assert p.shape == (16, 3)
+    assert np.ptp(p[:, 2]) == pytest.approx(0.8)  # vertical aperture
+    assert np.ptp(p[:, 0]) == pytest.approx(0.8) and np.ptp(p[:, 1]) == pytest.approx(0.8)
+
+
 # ------------------------------------------------------------------------------------------------ registry, CLI
 
 
