@@ -50,7 +50,7 @@ from sensorkit.kernels.peak_interpolation import parabola_offset
 __all__ = [
     "SrpPhat", "SrpResult", "denoised_cross_spectra", "direction_vectors", "is_horizontal_planar",
     "phat_cross_spectra", "phat_normalise", "plane_wave_leads_s", "ring_power", "ring_tables", "srp_phat_map",
-    "steered_power", "steering_table",
+    "steered_power", "steering_table", "ground_image_leads_s", "ground_steering_table",
 ]
 
 SPEED_OF_SOUND_MPS = 343.0
@@ -415,6 +415,32 @@ def steering_table(leads_s, bins, d_omega):
     f = _steering_par if work > PARALLEL_MIN_WORK else _steering_ser
     f(leads_s, bins, float(d_omega), t_re, t_im)
     return t_re, t_im
+
+
+def ground_image_leads_s(mic_positions_m, azimuth_rad, elevation_rad, ground_height_m: float,
+                         c_mps: float = SPEED_OF_SOUND_MPS):
+    """Arrival leads (seconds, (n_dirs, n_mics) float64) of a far source's reflection in flat ground
+    ground_height_m below the array frame's origin: the plane wave from (azimuth, -elevation), later by the
+    extra path 2 h sin(elevation) / c at the origin (the image source lies 2 h below the source's mirror)."""
+    el = np.asarray(elevation_rad, dtype=np.float64)
+    leads = plane_wave_leads_s(mic_positions_m, azimuth_rad, -el, c_mps)
+    return leads - (2.0 * ground_height_m * np.sin(el) / c_mps).reshape(-1, 1)
+
+
+def ground_steering_table(leads_s, image_leads_s, bins, d_omega, reflection: float):
+    """Phase-only steering of a source heard directly and through a ground reflection of coefficient
+    reflection (0 <= r < 1): arg(exp(j w lead) + r exp(j w image_lead)) at the bins (see steering_table for
+    the arguments), as (re, im), each float32 (n_k, M, n_dirs), of modulus 1. PHAT and the coherences keep
+    only each microphone's phase, so the model's phase is what they are matched to, and the SRP's diagonal
+    and its [0, 1] scale stay those of plain steering. The modulus of the sum is at least 1 - r."""
+    d_re, d_im = steering_table(leads_s, bins, d_omega)
+    i_re, i_im = steering_table(image_leads_s, bins, d_omega)
+    re = d_re + np.float32(reflection) * i_re
+    im = d_im + np.float32(reflection) * i_im
+    inv = np.float32(1.0) / np.sqrt(re * re + im * im)
+    re *= inv
+    im *= inv
+    return re, im
 
 
 def phat_normalise(spectra, bins):
@@ -817,13 +843,23 @@ class SrpPhat:
     aperture radians at the highest frequency used). The table covers the bins in
     [band_min_hz, band_max_hz] (default 0 to min(fs / 2, 4000 Hz)); its size is n_bins x n_dirs x n_mics x 8
     bytes (8 mics, 5 degree grid over a hemisphere, nfft 512: 1.4 MB per bin row set, 9 MB in all).
+    ground_height_m: the height of the array frame's origin above flat ground, or None (free field). With it,
+    every direction is steered as its direct wave plus the ground's reflection of coefficient
+    ground_reflection (ground_steering_table), and elevations default to [0, 90]. A 3D array resolves the
+    reflection, which arrives from below the horizon: steered as a plane wave, the two merge into a lobe
+    pulled towards the horizon (drones-field-3d train clips: elevation bias -3.9 deg at 5-10 deg of
+    elevation). A horizontal planar array hears both waves with the same phases across its microphones, so
+    the model changes nothing there.
     One update at a time: the cross-spectra buffers are kept by the object (not to be shared between threads).
     """
 
     def __init__(self, mic_positions_m, *, fs_hz: float, nfft: int, c_mps: float = SPEED_OF_SOUND_MPS,
                  coarse_step_deg: float = 5.0, fine_step_deg: float = 0.5, el_min_deg=None, el_max_deg=None,
-                 band_min_hz: float = 0.0, band_max_hz=None):
+                 band_min_hz: float = 0.0, band_max_hz=None, ground_height_m=None, ground_reflection: float = 0.5):
         self.mic_positions_m = check_positions(mic_positions_m)
+        self.ground_height_m = None if ground_height_m is None else \
+            validate.float_in_range("ground_height_m", ground_height_m, 0.01, 1000.0)
+        self.ground_reflection = validate.float_in_range("ground_reflection", ground_reflection, 0.0, 0.99)
         self.n_mics = self.mic_positions_m.shape[0]
         self.fs_hz = validate.positive_float("fs_hz", fs_hz)
         self.nfft = validate.int_in_range("nfft", nfft, 2, 1 << 24)
@@ -831,7 +867,7 @@ class SrpPhat:
         self.coarse_step_deg = validate.float_in_range("coarse_step_deg", coarse_step_deg, 0.01, 90.0)
         self.fine_step_deg = validate.float_in_range("fine_step_deg", fine_step_deg, 0.001, self.coarse_step_deg)
         self.planar = is_horizontal_planar(self.mic_positions_m)
-        lo_default = 0.0 if self.planar else -90.0
+        lo_default = 0.0 if self.planar or self.ground_height_m is not None else -90.0
         el_lo = lo_default if el_min_deg is None else validate.float_in_range("el_min_deg", el_min_deg, -90, 90)
         el_hi = 90.0 if el_max_deg is None else validate.float_in_range("el_max_deg", el_max_deg, el_lo, 90)
         self.el_min_deg, self.el_max_deg = el_lo, el_hi
@@ -852,7 +888,8 @@ class SrpPhat:
             el = np.append(el, el_hi)
         self.elevation_rad = np.deg2rad(el)
         aa, ee = np.meshgrid(self.azimuth_rad, self.elevation_rad)
-        leads = plane_wave_leads_s(self.mic_positions_m, aa.ravel(), ee.ravel(), self.c_mps)
+        self._coarse_az, self._coarse_el = aa.ravel(), ee.ravel()
+        leads = plane_wave_leads_s(self.mic_positions_m, self._coarse_az, self._coarse_el, self.c_mps)
         band_bins = np.arange(self.bin_lo, self.bin_hi + 1, dtype=np.int64)
         # the coarse grid's steering table, its rows (bins) built when an update first uses them: a stream
         # touches a few lines' bins, a short clip pays for those only
@@ -883,7 +920,8 @@ class SrpPhat:
         if under FINE_RING_BYTES; else None (fine grids are then steered per update)."""
         ratio = self.coarse_step_deg / self.fine_step_deg
         n_ring = 360.0 / self.fine_step_deg
-        if self.el_min_deg != self.el_max_deg or abs(ratio - round(ratio)) > 1e-9 or \
+        if self.ground_height_m is not None or self.el_min_deg != self.el_max_deg or \
+                abs(ratio - round(ratio)) > 1e-9 or \
                 abs(n_ring - round(n_ring)) > 1e-9 or \
                 (round(n_ring) + 2 * n) * self.n_mics * band_bins.size * 8 > FINE_RING_BYTES:
             return None
@@ -896,6 +934,18 @@ class SrpPhat:
     @property
     def _d_omega(self) -> float:
         return 2.0 * np.pi * self.fs_hz / self.nfft
+
+    def _steering(self, azimuth_rad, elevation_rad, bins, leads_s=None):
+        """Steering table (re, im) (n_k, M, n_dirs) of directions at the bins: plane waves, or with a ground
+        model the direct wave and its reflection (ground_steering_table). leads_s: the directions' plane-wave
+        leads when already computed."""
+        if leads_s is None:
+            leads_s = plane_wave_leads_s(self.mic_positions_m, azimuth_rad, elevation_rad, self.c_mps)
+        if self.ground_height_m is None:
+            return steering_table(leads_s, bins, self._d_omega)
+        image = ground_image_leads_s(self.mic_positions_m, azimuth_rad, elevation_rad, self.ground_height_m,
+                                     self.c_mps)
+        return ground_steering_table(leads_s, image, bins, self._d_omega, self.ground_reflection)
 
     def _prepare(self, spectra, bins, noise_mask=None, noise_half_width_bins=12):
         """(bins, y, c, n_blocks) of one update (see _phat_terms; with a noise_mask, the background-subtracted
@@ -924,7 +974,7 @@ class SrpPhat:
             # row's values do not depend on which updates built the table before it
             for g in np.unique(missing // TABLE_GROUP_BINS):
                 group = np.arange(g * TABLE_GROUP_BINS, min((g + 1) * TABLE_GROUP_BINS, self._band_bins.size))
-                t_re, t_im = steering_table(self._leads, self._band_bins[group], self._d_omega)
+                t_re, t_im = self._steering(self._coarse_az, self._coarse_el, self._band_bins[group], self._leads)
                 self._table[0][group] = t_re
                 self._table[1][group] = t_im
                 self._table_ready[group] = True
@@ -977,7 +1027,7 @@ class SrpPhat:
                 el_f = el_f[(el_f >= math.radians(self.el_min_deg) - 1e-12) &
                             (el_f <= math.radians(self.el_max_deg) + 1e-12)]
             aa, ee = (g.ravel() for g in np.meshgrid(az_f, el_f))
-            table = steering_table(plane_wave_leads_s(self.mic_positions_m, aa, ee, self.c_mps), b, self._d_omega)
+            table = self._steering(aa, ee, b)
             p = _evaluate(y, c, table, rows, self.n_mics, n_blocks)
             i = int(np.argmax(p))
             az, el = float(aa[i]), float(ee[i])

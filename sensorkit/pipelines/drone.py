@@ -127,9 +127,16 @@ class DroneConfig:
       main lobe of a 0.2 m array below 2.5 kHz is over 30 deg wide), fine_step_deg (3: +-6 deg around the
       coarse peak in 3 deg steps, then a parabola through the peak per axis; train split: the same Pd and DOA
       errors as 5 / 1 deg grids, 40 % less SRP time), el_min_deg / el_max_deg (None: 0..90
-      for a horizontal planar array, -90..90 otherwise), c_mps (343), min_srp_power (0.3: the lines' coherent
-      share of their bins' power at the peak); line_min_ratio (3: the harmonics used for direction stand at
-      least 3 times over the noise floor, all present ones when none does: a far drone often shows one or two
+      for a horizontal planar array or with a ground model, -90..90 otherwise), c_mps (343); ground_height_m
+      (None: free field) and ground_reflection (0.5): with the array frame's origin ground_height_m above flat
+      ground, every direction is steered as its direct wave plus its ground reflection (SrpPhat). A 3D array
+      hears the reflection from below the horizon, and plane-wave steering merges the two into a lobe pulled
+      towards the horizon; a horizontal planar array is not affected. drones-field-3d train split, height 1.5 m:
+      DOA RMSE 3.02 deg free field -> 2.49 / 2.31 / 2.42 deg with reflection 0.3 / 0.5 / 0.7 (the data's is
+      0.7), p90 5.14 -> 3.32 deg at 0.5, Pd within 200 m 0.714 -> 0.718, false tracks 17 -> 19 per hour (0 on
+      the noise-only clips; 2 at 0.7); 0.5 because a real ground's coefficient is not known; min_srp_power
+      (0.3: the lines' coherent share of their bins' power at the peak); line_min_ratio (3: the harmonics used
+      for direction stand at least 3 times over the noise floor, all present ones when none does: a far drone often shows one or two
       lines, and its other harmonic bins only add the background's direction); background_max_ratio (2: noise
       bins are those below twice the floor) and background_half_width_hz (50: within +-50 Hz of each line bin,
       outside +-2 bins) for the background's cross-spectral matrix. On the train split the subtraction and the
@@ -219,6 +226,8 @@ class DroneConfig:
     el_min_deg: float | None = None
     el_max_deg: float | None = None
     c_mps: float = SPEED_OF_SOUND_MPS
+    ground_height_m: float | None = None
+    ground_reflection: float = 0.5
     min_srp_power: float = 0.3
     line_min_ratio: float = 3.0
     background_max_ratio: float = 2.0
@@ -275,6 +284,8 @@ class DroneConfig:
         number("el_min_deg", -90.0, 90.0, optional=True)
         number("el_max_deg", -90.0 if self.el_min_deg is None else self.el_min_deg, 90.0, optional=True)
         number("c_mps", 100.0, 1000.0)
+        number("ground_height_m", 0.01, 1000.0, optional=True)
+        number("ground_reflection", 0.0, 0.99)
         number("min_srp_power", 0.0, 1.0)
         number("line_min_ratio", 0.0, 1e6)
         number("background_max_ratio", 1.0, 1e6)
@@ -462,6 +473,7 @@ class DroneDetector:
             self._srp = SrpPhat(self.mic_positions_m, fs_hz=self.analysis_fs_hz, nfft=self.nfft, c_mps=config.c_mps,
                                 coarse_step_deg=config.coarse_step_deg, fine_step_deg=config.fine_step_deg,
                                 el_min_deg=config.el_min_deg, el_max_deg=config.el_max_deg,
+                                ground_height_m=config.ground_height_m, ground_reflection=config.ground_reflection,
                                 band_min_hz=max(config.f0_min_hz - config.spread_bins * self.df_hz, self.df_hz),
                                 band_max_hz=min(self.f_max_hz * (1 + config.tolerance_rel)
                                                 + (config.spread_bins + 1) * self.df_hz, self.analysis_fs_hz / 2))
