@@ -128,19 +128,23 @@ class DroneConfig:
       coarse peak in 3 deg steps, then a parabola through the peak per axis; train split: the same Pd and DOA
       errors as 5 / 1 deg grids, 40 % less SRP time), el_min_deg / el_max_deg (None: 0..90
       for a horizontal planar array or with a ground model, -90..90 otherwise), c_mps (343); ground_height_m
-      (None: free field) and ground_reflection (0.5): with the array frame's origin ground_height_m above flat
-      ground, every direction is steered as its direct wave plus its ground reflection (SrpPhat). A 3D array
-      hears the reflection from below the horizon, and plane-wave steering merges the two into a lobe pulled
-      towards the horizon; a horizontal planar array is not affected. drones-field-3d train split, height 1.5 m:
-      DOA RMSE 3.02 deg free field -> 2.49 / 2.31 / 2.42 deg with reflection 0.3 / 0.5 / 0.7 (the data's is
-      0.7), p90 5.14 -> 3.32 deg at 0.5, Pd within 200 m 0.714 -> 0.718, false tracks 17 -> 19 per hour (0 on
-      the noise-only clips; 2 at 0.7); 0.5 because a real ground's coefficient is not known; min_srp_power
+      (None: free field), ground_reflection (0.5) and ground_range_m (100): with the array frame's origin
+      ground_height_m above flat ground, every direction is steered as its direct wave plus its reflection, from
+      the image of a source ground_range_m away (None: far), see SrpPhat. A 3D array hears the reflection from
+      below the horizon, and plane-wave steering merges the two into a lobe pulled towards the horizon; a
+      horizontal planar array is hardly affected. drones-field-3d train split, height 1.5 m: DOA RMSE 3.02 deg
+      free field; far image 2.49 / 2.31 / 2.42 deg with reflection 0.3 / 0.5 / 0.7 (the data's is 0.7); with
+      reflection 0.5 and the image of a source 80 / 100 / 150 / 300 m away 2.12 / 2.09 / 2.10 / 2.19 deg (p90
+      5.14 -> 2.98 deg at 100 m); Pd within 200 m 0.714 -> 0.719, false tracks 17 -> 17 per hour (1 on the
+      noise-only clips: a lawnmower's order 40 m away, placed 9 deg up); reflection 0.5 because a real ground's
+      is not known, 100 m because the drones are heard at 25-300 m; min_srp_power
       (0.3: the lines' coherent share of their bins' power at the peak); line_min_ratio (3: the harmonics used
-      for direction stand at least 3 times over the noise floor, all present ones when none does: a far drone often shows one or two
-      lines, and its other harmonic bins only add the background's direction); background_max_ratio (2: noise
-      bins are those below twice the floor) and background_half_width_hz (50: within +-50 Hz of each line bin,
-      outside +-2 bins) for the background's cross-spectral matrix. On the train split the subtraction and the
-      line selection cut the windows whose comb had the drone's f0 but a wrong direction from 15 % to 4 %.
+      for direction stand at least 3 times over the noise floor, all present ones when none does: a far drone
+      often shows one or two lines, and its other harmonic bins only add the background's direction);
+      background_max_ratio (2: noise bins are those below twice the floor) and background_half_width_hz (50:
+      within +-50 Hz of each line bin, outside +-2 bins) for the background's cross-spectral matrix. On the
+      train split the subtraction and the line selection cut the windows whose comb had the drone's f0 but a
+      wrong direction from 15 % to 4 %.
     Drone / interferer rule: drone_f0_min_hz (100: combustion engines fire at 25..100 Hz and their combs are found
       at their firing frequency; blade passing of small drones is above 100 Hz. 95 until the SRP exclusion of an
       engine's orders was narrowed (see DroneDetector._locate): an engine's combs near 96 Hz then made a false
@@ -228,6 +232,7 @@ class DroneConfig:
     c_mps: float = SPEED_OF_SOUND_MPS
     ground_height_m: float | None = None
     ground_reflection: float = 0.5
+    ground_range_m: float | None = 100.0
     min_srp_power: float = 0.3
     line_min_ratio: float = 3.0
     background_max_ratio: float = 2.0
@@ -286,6 +291,7 @@ class DroneConfig:
         number("c_mps", 100.0, 1000.0)
         number("ground_height_m", 0.01, 1000.0, optional=True)
         number("ground_reflection", 0.0, 0.99)
+        number("ground_range_m", 1.0, 1e6, optional=True)
         number("min_srp_power", 0.0, 1.0)
         number("line_min_ratio", 0.0, 1e6)
         number("background_max_ratio", 1.0, 1e6)
@@ -474,6 +480,7 @@ class DroneDetector:
                                 coarse_step_deg=config.coarse_step_deg, fine_step_deg=config.fine_step_deg,
                                 el_min_deg=config.el_min_deg, el_max_deg=config.el_max_deg,
                                 ground_height_m=config.ground_height_m, ground_reflection=config.ground_reflection,
+                                ground_range_m=config.ground_range_m,
                                 band_min_hz=max(config.f0_min_hz - config.spread_bins * self.df_hz, self.df_hz),
                                 band_max_hz=min(self.f_max_hz * (1 + config.tolerance_rel)
                                                 + (config.spread_bins + 1) * self.df_hz, self.analysis_fs_hz / 2))

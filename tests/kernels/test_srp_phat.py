@@ -390,20 +390,43 @@ def test_ground_model_removes_the_reflections_pull_on_a_3d_arrays_elevation(rang
     assert ground[2] > plain[2] + 0.04  # the model fits the data better
 
 
-def test_ground_model_changes_nothing_for_a_horizontal_planar_array():
+def test_ground_model_changes_little_for_a_horizontal_planar_array():
+    """The far image has the direct wave's horizontal wavenumber: a common phase per bin, nothing changes. The
+    image of a source at a finite range lies a little lower, hence a slightly shorter wavenumber."""
     mics = circular_array(8, 0.1)
     bins = np.round(180.0 * np.arange(1, 13) / (FS_HZ / NFFT)).astype(np.int64)
     x = _direct_and_reflected(mics, 40.0, 20.0, 1.5, 0.7, bins, noise=0.3)
     kw = dict(fs_hz=FS_HZ, nfft=NFFT, coarse_step_deg=5.0, fine_step_deg=1.0)
     plain = SrpPhat(mics, **kw)
-    ground = SrpPhat(mics, ground_height_m=1.5, **kw)
-    np.testing.assert_allclose(ground.coarse_map(x, bins), plain.coarse_map(x, bins), atol=1e-5)
-    np.testing.assert_allclose(ground.locate(x, bins).peaks, plain.locate(x, bins).peaks, atol=1e-5)
+    far = SrpPhat(mics, ground_height_m=1.5, ground_range_m=None, **kw)
+    np.testing.assert_allclose(far.coarse_map(x, bins), plain.coarse_map(x, bins), atol=1e-5)
+    np.testing.assert_allclose(far.locate(x, bins).peaks, plain.locate(x, bins).peaks, atol=1e-5)
+    near = SrpPhat(mics, ground_height_m=1.5, **kw).locate(x, bins).peaks[0]  # the image of a source 100 m away
+    np.testing.assert_allclose(near[:2], plain.locate(x, bins).peaks[0][:2], atol=math.radians(0.5))
+
+
+def test_ground_image_of_a_source_at_a_finite_range_is_its_mirror_point():
+    mics = tall_array()
+    az, el, r, h = math.radians(30.0), math.radians(10.0), 100.0, 1.5
+    source = r * np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    image = source * np.array([1.0, 1.0, -1.0]) - np.array([0.0, 0.0, 2.0 * h])
+    c = srp_module.SPEED_OF_SOUND_MPS
+    got = srp_module.ground_image_leads_s(mics, az, el, h, range_m=r)[0]
+    # a plane wave from the image's direction, delayed by its extra path at the origin
+    u = image / np.linalg.norm(image)
+    np.testing.assert_allclose(got, mics @ u / c - (np.linalg.norm(image) - r) / c, rtol=0, atol=1e-12)
+    # against the exact spherical path differences, within the plane wave's curvature error |p|^2 / (2 R)
+    exact = (r - np.linalg.norm(image - mics, axis=1)) / c
+    np.testing.assert_allclose(got, exact, atol=float(np.max(np.sum(mics ** 2, axis=1))) / (2 * r) / c)
+    # far away the image tends to the mirror direction, 2 h sin(el) later
+    far = srp_module.ground_image_leads_s(mics, az, el, h, range_m=1e6)[0]
+    np.testing.assert_allclose(far, srp_module.ground_image_leads_s(mics, az, el, h)[0], atol=1e-7)
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(ground_height_m=0.0), "ground_height_m"), (dict(ground_height_m=float("nan")), "ground_height_m"),
     (dict(ground_height_m=1.5, ground_reflection=1.0), "ground_reflection"),
+    (dict(ground_height_m=1.5, ground_range_m=0.0), "ground_range_m"),
 ])
 def test_ground_model_bad_parameters_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
