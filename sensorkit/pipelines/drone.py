@@ -127,7 +127,7 @@ class DroneConfig:
       main lobe of a 0.2 m array below 2.5 kHz is over 30 deg wide), fine_step_deg (3: +-6 deg around the
       coarse peak in 3 deg steps, then a parabola through the peak per axis; train split: the same Pd and DOA
       errors as 5 / 1 deg grids, 40 % less SRP time), el_min_deg / el_max_deg (None: 0..90
-      for a horizontal planar array or with a ground model, -90..90 otherwise), c_mps (343); ground_height_m
+      for a horizontal planar array, -90..90 otherwise), c_mps (343); ground_height_m
       (None: free field), ground_reflection (0.5) and ground_range_m (100): with the array frame's origin
       ground_height_m above flat ground, every direction is steered as its direct wave plus its reflection, from
       the image of a source ground_range_m away (None: far), see SrpPhat. A 3D array hears the reflection from
@@ -135,9 +135,10 @@ class DroneConfig:
       horizontal planar array is hardly affected. drones-field-3d train split, height 1.5 m: DOA RMSE 3.02 deg
       free field; far image 2.49 / 2.31 / 2.42 deg with reflection 0.3 / 0.5 / 0.7 (the data's is 0.7); with
       reflection 0.5 and the image of a source 80 / 100 / 150 / 300 m away 2.12 / 2.09 / 2.10 / 2.19 deg (p90
-      5.14 -> 2.98 deg at 100 m); Pd within 200 m 0.714 -> 0.719, false tracks 17 -> 17 per hour (1 on the
-      noise-only clips: a lawnmower's order 40 m away, placed 9 deg up); reflection 0.5 because a real ground's
-      is not known, 100 m because the drones are heard at 25-300 m; min_srp_power
+      5.14 -> 2.98 deg at 100 m; these with elevations 0..90), reflection 0.5 because a real ground's is not
+      known, 100 m because the drones are heard at 25-300 m. With the whole sphere searched (the default) and
+      min_elevation_deg 2.5 (vehicles 50-100 m away came out 1.2-1.6 deg up): train Pd within 200 m 0.714,
+      false tracks 17 per hour, DOA RMSE 2.05 deg; drones-noise-3d 1 h: 0 false tracks; min_srp_power
       (0.3: the lines' coherent share of their bins' power at the peak); line_min_ratio (3: the harmonics used
       for direction stand at least 3 times over the noise floor, all present ones when none does: a far drone
       often shows one or two lines, and its other harmonic bins only add the background's direction);

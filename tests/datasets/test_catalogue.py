@@ -278,13 +278,15 @@ def test_repository_specs_are_valid_and_drones_field_is_big_enough():
     assert items == cat.plan_dataset(load_spec("drones-field"))  # the plan is a function of the spec
 
 
-def test_drones_field_3d_holds_the_scenes_of_drones_field_heard_by_a_3d_array():
+@pytest.mark.parametrize("ring_name", ["drones-field", "drones-noise"])
+def test_the_3d_sets_hold_the_scenes_of_the_ring_sets_heard_by_a_3d_array(ring_name):
     """The array study's premise: the same clips, splits and source draws; only the microphones differ."""
-    ring = cat.plan_dataset(load_spec("drones-field"))
-    spec_3d = load_spec("drones-field-3d")
-    tall = cat.plan_dataset(spec_3d)
+    ring_spec, spec_3d = load_spec(ring_name), load_spec(f"{ring_name}-3d")
+    ring, tall = cat.plan_dataset(ring_spec), cat.plan_dataset(spec_3d)
     assert [(i.id, i.split, i.params) for i in ring] == [(i.id, i.split, i.params) for i in tall]
-    assert (REPO_CATALOGUE / "drones-field-3d" / "README.md").is_file()
+    assert (REPO_CATALOGUE / f"{ring_name}-3d" / "README.md").is_file()
+    same = {k: v for k, v in ring_spec.data["settings"].items() if k != "array"}
+    assert {k: v for k, v in spec_3d.data["settings"].items() if k != "array"} == same
     p = np.asarray(spec_3d.data["settings"]["array"]["mic_positions_m"])
     assert p.shape == (16, 3)
     assert np.ptp(p[:, 2]) == pytest.approx(0.8)  # vertical aperture
