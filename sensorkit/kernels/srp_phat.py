@@ -904,14 +904,12 @@ class SrpPhat:
             el = np.append(el, el_hi)
         self.elevation_rad = np.deg2rad(el)
         aa, ee = np.meshgrid(self.azimuth_rad, self.elevation_rad)
-        self._coarse_az, self._coarse_el = aa.ravel(), ee.ravel()
-        leads = plane_wave_leads_s(self.mic_positions_m, self._coarse_az, self._coarse_el, self.c_mps)
         band_bins = np.arange(self.bin_lo, self.bin_hi + 1, dtype=np.int64)
         # the coarse grid's steering table, its rows (bins) built when an update first uses them: a stream
         # touches a few lines' bins, a short clip pays for those only
-        self._leads = leads
-        self._table = (np.empty((band_bins.size, self.n_mics, leads.shape[0]), np.float32),
-                       np.empty((band_bins.size, self.n_mics, leads.shape[0]), np.float32))
+        self._leads = self._leads_of(aa.ravel(), ee.ravel())
+        self._table = (np.empty((band_bins.size, self.n_mics, aa.size), np.float32),
+                       np.empty((band_bins.size, self.n_mics, aa.size), np.float32))
         self._table_ready = np.zeros(band_bins.size, dtype=bool)
 
         self._band_bins = band_bins
@@ -936,32 +934,34 @@ class SrpPhat:
         if under FINE_RING_BYTES; else None (fine grids are then steered per update)."""
         ratio = self.coarse_step_deg / self.fine_step_deg
         n_ring = 360.0 / self.fine_step_deg
-        if self.ground_height_m is not None or self.el_min_deg != self.el_max_deg or \
-                abs(ratio - round(ratio)) > 1e-9 or \
+        if self.el_min_deg != self.el_max_deg or abs(ratio - round(ratio)) > 1e-9 or \
                 abs(n_ring - round(n_ring)) > 1e-9 or \
                 (round(n_ring) + 2 * n) * self.n_mics * band_bins.size * 8 > FINE_RING_BYTES:
             return None
         az = math.radians(self.fine_step_deg) * np.arange(-n, round(n_ring) + n)
         el = np.full(az.size, math.radians(self.el_min_deg))
-        table = steering_table(plane_wave_leads_s(self.mic_positions_m, az, el, self.c_mps), band_bins,
-                               self._d_omega)
-        return table, az, int(round(ratio))
+        return self._steering(self._leads_of(az, el), band_bins), az, int(round(ratio))
 
     @property
     def _d_omega(self) -> float:
         return 2.0 * np.pi * self.fs_hz / self.nfft
 
-    def _steering(self, azimuth_rad, elevation_rad, bins, leads_s=None):
-        """Steering table (re, im) (n_k, M, n_dirs) of directions at the bins: plane waves, or with a ground
-        model the direct wave and its reflection (ground_steering_table). leads_s: the directions' plane-wave
-        leads when already computed."""
-        if leads_s is None:
-            leads_s = plane_wave_leads_s(self.mic_positions_m, azimuth_rad, elevation_rad, self.c_mps)
+    def _leads_of(self, azimuth_rad, elevation_rad):
+        """(direct, image) arrival leads (n_dirs, M) of directions: the plane waves', and with a ground model
+        their reflections' (ground_image_leads_s), else None."""
+        direct = plane_wave_leads_s(self.mic_positions_m, azimuth_rad, elevation_rad, self.c_mps)
         if self.ground_height_m is None:
-            return steering_table(leads_s, bins, self._d_omega)
-        image = ground_image_leads_s(self.mic_positions_m, azimuth_rad, elevation_rad, self.ground_height_m,
-                                     self.c_mps, self.ground_range_m)
-        return ground_steering_table(leads_s, image, bins, self._d_omega, self.ground_reflection)
+            return direct, None
+        return direct, ground_image_leads_s(self.mic_positions_m, azimuth_rad, elevation_rad, self.ground_height_m,
+                                            self.c_mps, self.ground_range_m)
+
+    def _steering(self, leads, bins):
+        """Steering table (re, im) (n_k, M, n_dirs) at the bins of directions' (direct, image) leads
+        (_leads_of): plane waves, or the direct waves with their reflections (ground_steering_table)."""
+        direct, image = leads
+        if image is None:
+            return steering_table(direct, bins, self._d_omega)
+        return ground_steering_table(direct, image, bins, self._d_omega, self.ground_reflection)
 
     def _prepare(self, spectra, bins, noise_mask=None, noise_half_width_bins=12):
         """(bins, y, c, n_blocks) of one update (see _phat_terms; with a noise_mask, the background-subtracted
@@ -990,7 +990,7 @@ class SrpPhat:
             # row's values do not depend on which updates built the table before it
             for g in np.unique(missing // TABLE_GROUP_BINS):
                 group = np.arange(g * TABLE_GROUP_BINS, min((g + 1) * TABLE_GROUP_BINS, self._band_bins.size))
-                t_re, t_im = self._steering(self._coarse_az, self._coarse_el, self._band_bins[group], self._leads)
+                t_re, t_im = self._steering(self._leads, self._band_bins[group])
                 self._table[0][group] = t_re
                 self._table[1][group] = t_im
                 self._table_ready[group] = True
@@ -1043,7 +1043,7 @@ class SrpPhat:
                 el_f = el_f[(el_f >= math.radians(self.el_min_deg) - 1e-12) &
                             (el_f <= math.radians(self.el_max_deg) + 1e-12)]
             aa, ee = (g.ravel() for g in np.meshgrid(az_f, el_f))
-            table = self._steering(aa, ee, b)
+            table = self._steering(self._leads_of(aa, ee), b)
             p = _evaluate(y, c, table, rows, self.n_mics, n_blocks)
             i = int(np.argmax(p))
             az, el = float(aa[i]), float(ee[i])

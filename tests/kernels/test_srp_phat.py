@@ -405,6 +405,26 @@ def test_ground_model_changes_little_for_a_horizontal_planar_array():
     np.testing.assert_allclose(near[:2], plain.locate(x, bins).peaks[0][:2], atol=math.radians(0.5))
 
 
+def test_ground_model_azimuth_only_search_steers_its_fine_ring_like_the_fine_grids(monkeypatch):
+    """An azimuth-only search keeps the fine ring's table; with the ground model it holds the same steering as
+    the fine grids built per update (the ring table turned off)."""
+    mics = tall_array()
+    bins = np.round(180.0 * np.arange(1, 9) / (FS_HZ / NFFT)).astype(np.int64)
+    x = _direct_and_reflected(mics, 40.0, 20.0, 1.5, 0.7, bins)
+    kw = dict(fs_hz=FS_HZ, nfft=NFFT, coarse_step_deg=5.0, fine_step_deg=1.0, el_min_deg=20.0, el_max_deg=20.0,
+              ground_height_m=1.5)
+    ring = SrpPhat(mics, **kw)
+    assert ring._fine_ring is not None
+    monkeypatch.setattr(srp_module, "FINE_RING_BYTES", 0)
+    grids = SrpPhat(mics, **kw)
+    assert grids._fine_ring is None
+    got, ref = ring.locate(x, bins).peaks[0], grids.locate(x, bins).peaks[0]
+    assert abs(wrap_deg(math.degrees(got[0]) - 40.0)) <= 1.0
+    # the same power at the same fine grid point; the ring search stops there, the fine grids add a parabola
+    assert got[2] == pytest.approx(ref[2], abs=1e-6) and got[1] == ref[1]
+    assert abs(wrap_deg(math.degrees(got[0] - ref[0]))) <= 0.5
+
+
 def test_ground_image_of_a_source_at_a_finite_range_is_its_mirror_point():
     mics = tall_array()
     az, el, r, h = math.radians(30.0), math.radians(10.0), 100.0, 1.5
