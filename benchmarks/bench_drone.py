@@ -29,6 +29,8 @@ import math
 import numpy as np
 import pytest
 
+from sensorkit.datasets import load_spec
+from sensorkit.datasets.drone_acoustic import resolve_settings
 from sensorkit.formats.array_geometry import circular_array, uma16_array
 from sensorkit.pipelines.drone import DroneConfig, DroneDetector, detect_drones
 from sensorkit.synth.acoustic import SoundScene
@@ -37,12 +39,6 @@ from sensorkit.synth.drone_sound import Drone
 from sensorkit.synth.trajectory import Trajectory
 
 DURATION_S = 5.0
-
-
-def _tall_array():
-    """drones-field-3d's array: rings of 8, radius 0.4 m at z 0 and radius 0.3 m at z 0.8 m, turned 22.5 deg."""
-    top = [[0.3 * math.cos(a), 0.3 * math.sin(a), 0.8] for a in math.radians(22.5) + np.arange(8) * math.pi / 4]
-    return np.vstack([circular_array(8, 0.4), top])
 
 
 def _scene_audio(n_ch: int, fs_hz: float, mics=None):
@@ -102,7 +98,8 @@ def test_drone_pipeline_3d_array_real_time_factor(run_benchmark, benchmark, grou
     day before), one thread, from a fresh detector: 45.7 x real time free field, 35.6 x with the ground model
     (1.28 x the time; the coarse table is built once per detector, so over the 30 s drones-field-3d clips the
     model cost 0-9 %)."""
-    x, mics = _scene_audio(16, 16000.0, _tall_array())
+    mics = np.asarray(resolve_settings(load_spec("drones-field-3d"))["mic_positions_m"])  # its spec's array
+    x, mics = _scene_audio(16, 16000.0, mics)
     config = DroneConfig(ground_height_m=ground_height_m)
     benchmark.group = "drone pipeline, 3D array"
     benchmark.extra_info.update(n_channels=16, fs_hz=16000.0, duration_s=DURATION_S, ground_height_m=ground_height_m)

@@ -291,6 +291,8 @@ def test_the_3d_sets_hold_the_scenes_of_the_ring_sets_heard_by_a_3d_array(ring_n
     assert p.shape == (16, 3)
     assert np.ptp(p[:, 2]) == pytest.approx(0.8)  # vertical aperture
     assert np.ptp(p[:, 0]) == pytest.approx(0.8) and np.ptp(p[:, 1]) == pytest.approx(0.8)
+    # the array is written out in each 3D spec: every copy is drones-field-3d's
+    assert p.tolist() == load_spec("drones-field-3d").data["settings"]["array"]["mic_positions_m"]
 
 
 # ------------------------------------------------------------------------------------------------ registry, CLI

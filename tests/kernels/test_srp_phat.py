@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pytest
 
+from sensorkit.datasets import load_spec
+from sensorkit.datasets.drone_acoustic import resolve_settings
 from sensorkit.formats.array_geometry import circular_array, uma16_array
 from sensorkit.kernels.acoustic_reference import srp_phat_map_reference
 from sensorkit.kernels.harmonic import detect_harmonics, harmonic_bin_set
@@ -324,11 +326,8 @@ def test_denoised_non_finite_noise_bin_is_refused():
 # --- a flat ground's reflection -----------------------------------------------------------------------------
 
 def tall_array():
-    """Two horizontal rings of 8, radius 0.4 m at z 0 and 0.3 m at z 0.8 m (drones-field-3d's array)."""
-    top = circular_array(8, 0.3) @ np.array([[math.cos(math.pi / 8), math.sin(math.pi / 8), 0.0],
-                                             [-math.sin(math.pi / 8), math.cos(math.pi / 8), 0.0],
-                                             [0.0, 0.0, 1.0]]) + np.array([0.0, 0.0, 0.8])
-    return np.vstack([circular_array(8, 0.4), top])
+    """drones-field-3d's array, from its spec: rings of 8, radius 0.4 m at z 0 and 0.3 m at z 0.8 m."""
+    return np.asarray(resolve_settings(load_spec("drones-field-3d"))["mic_positions_m"])
 
 
 def _direct_and_reflected(mics, az_deg, el_deg, height_m, reflection, bins, range_m=100.0, n_blocks=6, noise=0.05,

@@ -8,6 +8,8 @@ import time
 import numpy as np
 import pytest
 
+from sensorkit.datasets import load_spec
+from sensorkit.datasets.drone_acoustic import resolve_settings
 from sensorkit.formats.array_geometry import circular_array, uma16_array
 from sensorkit.kernels.srp_phat import plane_wave_leads_s
 from sensorkit.kernels.stft import stft
@@ -112,19 +114,12 @@ def test_a_drone_3_degrees_above_the_horizon_is_tracked_from_the_start(seed):
     assert abs(float(np.median(np.degrees(track.elevation_rad))) - 3.0) <= 12.0
 
 
-def _tall_array():
-    """drones-field-3d's array: rings of 8, radius 0.4 m at z 0 and radius 0.3 m at z 0.8 m, turned 22.5 deg."""
-    turn = np.radians(22.5)
-    top = [[0.3 * math.cos(a), 0.3 * math.sin(a), 0.8] for a in turn + np.arange(8) * math.pi / 4]
-    return np.vstack([circular_array(8, 0.4), top])
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_ground_model_takes_the_reflections_pull_off_a_3d_arrays_elevation(seed):
     """A drone hovering 200 m away, 20 deg up, over ground reflecting 0.7 of its sound 1.5 m below the array
     (the forward model's image source): steered as plane waves, the 0.8 m tall array's track sits 1.8-2.6 deg
     low (seeds 1-4); with the ground model (height 1.5 m, reflection 0.5) within 0.2 deg."""
-    mics = _tall_array()
+    mics = np.asarray(resolve_settings(load_spec("drones-field-3d"))["mic_positions_m"])
     x = _render(("tall", seed), mics, [Drone(Trajectory.hover(_position(40.0, 20.0, 200.0)), rpm=5400.0)],
                 [SensorNoise(32.0), Wind(45.0)], 6.0, seed)
     elevation = {}
