@@ -41,14 +41,14 @@ from sensorkit.synth.trajectory import Trajectory
 DURATION_S = 5.0
 
 
-def _scene_audio(n_ch: int, fs_hz: float, mics=None):
+def _scene_audio(n_ch: int, fs_hz: float, mics=None, duration_s: float = DURATION_S):
     if mics is None:
         mics = circular_array(8, 0.1) if n_ch == 8 else uma16_array()
     az, el, r = math.radians(40.0), math.radians(25.0), 60.0
     position = [r * math.cos(el) * math.cos(az), r * math.cos(el) * math.sin(az), r * math.sin(el)]
     scene = SoundScene(mics, fs_hz, sources=[Drone(Trajectory.hover(position), rpm=5400.0)],
                        noise=[SensorNoise(32.0), Wind(45.0)], seed=5)
-    return scene.render_all(DURATION_S), mics
+    return scene.render_all(duration_s), mics
 
 
 @pytest.mark.parametrize("fs_hz", [16000.0, 48000.0])
@@ -88,6 +88,38 @@ def test_drone_pipeline_streaming_real_time_factor(benchmark, n_ch, fs_hz):
     median_s = benchmark.stats.stats.median
     benchmark.extra_info["real_time_factor"] = DURATION_S / median_s
     benchmark.extra_info["frames_per_s"] = x.shape[0] / median_s
+
+
+def test_drone_pipeline_steady_state_real_time_factor(benchmark):
+    """The issue's set-up (16 channels at 48 kHz) as a live recording is followed: a detector that has already
+    run on the stream's first 5 s (its SRP table rows for the drone's bins built, its averages, tracks and
+    history full), timed on the next 5 s. The fresh-detector benchmarks above also pay the one-time costs of a
+    stream's start in their 5 s. Measured 2026-11-22 on the shared 2-core machine (load 0.8-1.1), one thread,
+    seven runs of 7 rounds: medians 41.8-60.6 x real time (median of the seven 52.6 x); the fresh-detector
+    streaming benchmark at 16 channels, 48 kHz in the same runs: 38.3-56.1 x (median 54.6 x)."""
+    n_ch, fs_hz = 16, 48000.0
+    x, mics = _scene_audio(n_ch, fs_hz, duration_s=2 * DURATION_S)
+    half = int(DURATION_S * fs_hz)
+    benchmark.group = "drone pipeline, steady state"
+    benchmark.extra_info.update(n_channels=n_ch, fs_hz=fs_hz, duration_s=DURATION_S)
+
+    def warm_detector():
+        det = DroneDetector(n_ch, fs_hz, mics)
+        det.process(x[:half])
+        return (det,), {}
+
+    def run(det):
+        det.process(x[half:])
+        return det.result()
+
+    if benchmark.disabled:
+        benchmark(run, *warm_detector()[0])
+        return
+    run(*warm_detector()[0])  # compiles or loads Numba's cache
+    benchmark.pedantic(run, setup=warm_detector, rounds=7, warmup_rounds=1, iterations=1)
+    median_s = benchmark.stats.stats.median
+    benchmark.extra_info["real_time_factor"] = DURATION_S / median_s
+    benchmark.extra_info["frames_per_s"] = (x.shape[0] - half) / median_s
 
 
 @pytest.mark.parametrize("ground_height_m", [None, 1.5], ids=["free-field", "ground-model"])
