@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from sensorkit.errors import FormatError
+
 
 def add_parser(kinds) -> None:
     p = kinds.add_parser(
@@ -113,9 +115,14 @@ def run(args) -> int:
             def progress(fraction):
                 bar.update(round(100 * fraction) - bar.n)
 
-            result = detect_drones(audio.samples, audio.fs_hz, audio.mic_positions_m, config,
-                                   heading_deg=args.heading_deg, include_tentative=args.tentative,
-                                   progress=progress)
+            try:
+                result = detect_drones(audio.samples, audio.fs_hz, audio.mic_positions_m, config,
+                                       heading_deg=args.heading_deg, include_tentative=args.tentative,
+                                       progress=progress)
+            except ValueError as exc:  # the pipeline's checks of the file's samples, rate and geometry
+                if isinstance(exc, FormatError):
+                    raise
+                raise ValueError(f"{args.input}: {exc}") from None
     extra = {"array_lat": lat, "array_lon": lon}
     if args.out is not None:
         write_tracks(result, args.out, source=str(args.input), extra=extra)

@@ -132,6 +132,16 @@ def test_exit_codes_on_bad_input(clip, tmp_path, capsys):
     gpr_file.write_bytes(b"\0" * 1024)
     code, _, err = _run(capsys, "detect", "drones", gpr_file)
     assert code == 2 and "expected a recording (.h5) or an audio file" in err and len(err.strip().splitlines()) == 1
+    holes = tmp_path / "holes.wav"  # a readable file whose samples the pipeline refuses: the error names it
+    samples = np.where(np.arange(16000) > 8000, np.nan, 0.1).astype(np.float32)[:, None]
+    write_audio(holes, AudioRecord(name="holes", samples=samples, fs_hz=16000.0, device=DeviceInfo(kind="acoustic")))
+    code, _, err = _run(capsys, "detect", "drones", holes)
+    assert code == 2 and "holes.wav: frames: expected finite values" in err and "first nan at index (8001, 0)" in err
+    slow = tmp_path / "slow.wav"
+    write_audio(slow, AudioRecord(name="slow", samples=np.full((800, 1), 0.1, np.float32), fs_hz=800.0,
+                                  device=DeviceInfo(kind="acoustic")))
+    code, _, err = _run(capsys, "detect", "drones", slow)
+    assert code == 2 and "slow.wav: fs_hz: expected a sampling rate >= 1000 Hz, found 800.0" in err
     code, _, err = _run(capsys, "score", "drones", clip["truth"])
     assert code == 2 and "pairs" in err
     code, _, err = _run(capsys, "score", "drones", clip["truth"], clip["truth"])
