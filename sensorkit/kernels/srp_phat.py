@@ -102,14 +102,18 @@ def check_positions(mic_positions_m) -> np.ndarray:
     return np.ascontiguousarray(p)
 
 
-def check_stft(spectra, n_mics: int, nfft: int, name="stft", *, finite: bool = True) -> np.ndarray:
+def check_stft(spectra, n_mics: int, nfft: int, name="stft", *, finite: bool = True, min_bins=None) -> np.ndarray:
     """spectra as complex64 C-contiguous (n_mics, n_blocks >= 1, nfft // 2 + 1), finite (finite=False: left
-    to the caller, e.g. on the bins it uses)."""
+    to the caller, e.g. on the bins it uses). min_bins: also accept fewer bins, from bin 0 up to at least
+    min_bins (a caller that reads only the bins below that need not keep the rest)."""
     a = np.asarray(spectra)
     if not np.iscomplexobj(a):
         raise ValueError(f"{name}: expected a complex STFT (n_mics, n_blocks, n_bins), found dtype {a.dtype}")
-    if a.ndim != 3 or a.shape[0] != n_mics or a.shape[1] < 1 or a.shape[2] != nfft // 2 + 1:
-        raise ValueError(f"{name}: expected shape ({n_mics}, n_blocks >= 1, {nfft // 2 + 1}) for {n_mics} mics "
+    n_full = nfft // 2 + 1
+    n_least = n_full if min_bins is None else min(int(min_bins), n_full)
+    if a.ndim != 3 or a.shape[0] != n_mics or a.shape[1] < 1 or not n_least <= a.shape[2] <= n_full:
+        n = str(n_full) if n_least == n_full else f"{n_least} to {n_full}"
+        raise ValueError(f"{name}: expected shape ({n_mics}, n_blocks >= 1, {n}) for {n_mics} mics "
                          f"and nfft={nfft}, found {a.shape}")
     a = np.ascontiguousarray(a, dtype=np.complex64)
     if finite:
@@ -967,7 +971,7 @@ class SrpPhat:
         """(bins, y, c, n_blocks) of one update (see _phat_terms; with a noise_mask, the background-subtracted
         coherences of denoised_cross_spectra, which count as one block); the cross-spectra fill buffers kept by
         the object (one update at a time: an SrpPhat is not to be shared between threads)."""
-        x = check_stft(spectra, self.n_mics, self.nfft, finite=False)
+        x = check_stft(spectra, self.n_mics, self.nfft, finite=False, min_bins=self.bin_hi + 1)
         if bins is None:
             b = self._band_bins
         else:
@@ -1001,7 +1005,9 @@ class SrpPhat:
                noise_half_width_bins: int = 12) -> SrpResult:
         """Coarse map, then the n_peaks strongest coarse local maxima (at least min_separation_deg apart,
         default 2 coarse steps) refined on fine grids. spectra (n_mics, n_blocks, nfft // 2 + 1): the STFT
-        blocks of one update; bins: the bins used (e.g. ``harmonic_bin_set``), default the whole band.
+        blocks of one update, or their first bins only, up to at least the band's top bin (bin_hi + 1 bins; a
+        noise window beyond the last bin given is cut there); bins: the bins used (e.g. ``harmonic_bin_set``),
+        default the whole band.
         noise_mask (n_bins,) bool: steer the background-subtracted coherences of ``denoised_cross_spectra``
         (noise bins within noise_half_width_bins of each bin used) instead of the PHAT cross-spectra."""
         n_peaks = validate.int_in_range("n_peaks", n_peaks, 1, 64)

@@ -492,7 +492,6 @@ class DroneDetector:
         self._std_rad = math.radians(config.planar_direction_std_deg) if self._planar else None
         self._horizon_std_rad = None if config.horizon_elevation_std_deg is None else \
             math.radians(config.horizon_elevation_std_deg)
-        self._recent = np.zeros((self.n_channels, 0, self.n_bins), dtype=np.complex64)  # last _keep_blocks
         self._null = config.null_engines and self.has_direction
         self._keep_blocks = config.doa_blocks - 1
         # with engines heard: each block's spectra with their directions projected out, and its power, kept for
@@ -512,6 +511,10 @@ class DroneDetector:
         top = int(math.ceil((self.f_max_hz * (1 + config.tolerance_rel) + config.f0_max_hz / 4) / self.df_hz)) + 2
         self._n_comb_bins = min(self.n_bins, top + self._half + 1)
         self._n_power_bins = min(self.n_bins, max(self._n_comb_bins, self._spec_keep))
+        # the STFT bins kept: those the power reads, and SRP's band with the noise bins around its top
+        srp_top = 0 if self._srp is None else self._srp.bin_hi + self._background_half + 1
+        self._n_keep_bins = min(self.n_bins, max(self._n_power_bins, srp_top))
+        self._recent = np.zeros((self.n_channels, 0, self._n_keep_bins), dtype=np.complex64)  # last _keep_blocks
         self._recent_power = np.zeros((0, self._n_power_bins), dtype=np.float32)  # last average_blocks - 1
         self._beam_weights = None  # (n_comb_bins, search_beams, n_mics): conj(a) / M of each beam
         self.beam_score_threshold = None
@@ -569,7 +572,7 @@ class DroneDetector:
             if frames.ndim != 2 or frames.shape[1] != self.n_channels:
                 raise ValueError(f"frames: expected shape (n, {self.n_channels}), found {frames.shape}")
             frames = self._decimator.process(frames)
-        blocks = self._stft.process(frames)
+        blocks = self._stft.process(frames)[:, :, :self._n_keep_bins]
         self.frames_in += n_in
         n_new = blocks.shape[1]
         if n_new == 0:
@@ -599,7 +602,7 @@ class DroneDetector:
             if self.has_direction and (combs[b] or (beam_combs is not None and beam_combs[b])):
                 lo = max(0, offset + b - self.config.doa_blocks + 1)
                 recent = np.ascontiguousarray(history[:, lo:offset + b + 1])
-                background = np.zeros(self.n_bins, dtype=bool)  # the noise bins around the lines
+                background = np.zeros(self._n_keep_bins, dtype=bool)  # the noise bins around the lines
                 background[:ratio.shape[1]] = ratio[b] < self.config.background_max_ratio
             for i, comb in enumerate(combs[b]):
                 self._take_comb(t, comb, recent, ratio[b], background, _others(combs[b][:i], comb[0]), taken, dets,
@@ -730,9 +733,9 @@ class DroneDetector:
         for row, (b, taken, engines_then, _, spectra) in enumerate(nulled):
             if not found[row]:
                 continue
-            recent = np.zeros((self.n_channels, spectra.shape[1], self.n_bins), dtype=np.complex64)
+            recent = np.zeros((self.n_channels, spectra.shape[1], self._n_keep_bins), dtype=np.complex64)
             recent[:, :, :n_bins] = spectra
-            background = np.zeros(self.n_bins, dtype=bool)
+            background = np.zeros(self._n_keep_bins, dtype=bool)
             background[:n_bins] = ratio[row] < self.config.background_max_ratio
             for i, comb in enumerate(found[row]):  # the block's rules see the engines heard up to it
                 others = _others(combs[b] + found[row][:i], comb[0])

@@ -305,6 +305,30 @@ def test_background_subtraction_finds_the_line_under_a_louder_road(mics):
     assert 0.25 < peak[2] < 0.6
 
 
+
+@pytest.mark.parametrize("mics", [circular_array(8, 0.1), array_3d()], ids=["circ8", "3d"])
+def test_locate_reads_only_the_bins_up_to_the_band_and_its_noise_bins(mics):
+    """SrpPhat takes spectra cut after the band's top bin (the drone pipeline keeps only the bins it reads):
+    with the noise bins within noise_half_width_bins of the band kept too, the peaks are the full spectra's,
+    bit for bit; fewer bins than the band's are refused."""
+    x = _background_scene(mics)
+    df = FS_HZ / NFFT
+    lines = np.array([600.0, 1200.0, 1800.0]) / df
+    bins = np.unique(np.concatenate([np.round(lines).astype(np.int64) + d for d in (-1, 0, 1)]))
+    mask = np.ones(NFFT // 2 + 1, dtype=bool)
+    for k in np.round(lines).astype(np.int64):
+        mask[k - 2:k + 3] = False
+    srp = SrpPhat(mics, fs_hz=FS_HZ, nfft=NFFT, coarse_step_deg=5.0, fine_step_deg=1.0, band_max_hz=2000.0)
+    keep = srp.bin_hi + 12 + 1
+    full = srp.locate(x, bins, noise_mask=mask, noise_half_width_bins=12).peaks
+    cut = srp.locate(np.ascontiguousarray(x[:, :, :keep]), bins, noise_mask=mask[:keep],
+                     noise_half_width_bins=12).peaks
+    assert keep < NFFT // 2 + 1 and np.array_equal(full, cut)
+    assert np.array_equal(srp.locate(x, bins).peaks, srp.locate(np.ascontiguousarray(x[:, :, :keep]), bins).peaks)
+    with pytest.raises(ValueError, match=f"expected shape \\({mics.shape[0]}, n_blocks >= 1, {srp.bin_hi + 1} to "
+                                         f"{NFFT // 2 + 1}\\)"):
+        srp.locate(x[:, :, :srp.bin_hi], bins[bins < srp.bin_hi])
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(noise_mask=np.ones(10, bool)), "noise_mask: expected a bool array \\(513,\\)"),
     (dict(noise_mask=np.ones(513)), "noise_mask: expected a bool array"),
