@@ -98,31 +98,31 @@ def run(args) -> int:
         _check_no_results(args.input, args.force)
 
     lat = lon = None
-    if args.follow:
-        result = follow_recording(args.input, config, stream=args.stream, heading_deg=args.heading_deg,
-                                  idle_timeout_s=args.idle_timeout, include_tentative=args.tentative)
-        name = args.input.stem
-        duration_s = result.parameters["frames_in"] / result.parameters["fs_hz"]
-    else:
-        from tqdm import tqdm
+    try:
+        if args.follow:
+            result = follow_recording(args.input, config, stream=args.stream, heading_deg=args.heading_deg,
+                                      idle_timeout_s=args.idle_timeout, include_tentative=args.tentative)
+            name = args.input.stem
+            duration_s = result.parameters["frames_in"] / result.parameters["fs_hz"]
+        else:
+            from tqdm import tqdm
 
-        audio = load_audio(args.input, geometry=args.array, stream=args.stream)
-        lat, lon = audio.lat, audio.lon
-        name = audio.name if is_recording else args.input.stem
-        duration_s = audio.samples.shape[0] / audio.fs_hz
-        with tqdm(total=100, file=sys.stderr, leave=False, dynamic_ncols=True, desc="detect drones",
-                  unit="%") as bar:
-            def progress(fraction):
-                bar.update(round(100 * fraction) - bar.n)
+            audio = load_audio(args.input, geometry=args.array, stream=args.stream)
+            lat, lon = audio.lat, audio.lon
+            name = audio.name if is_recording else args.input.stem
+            duration_s = audio.samples.shape[0] / audio.fs_hz
+            with tqdm(total=100, file=sys.stderr, leave=False, dynamic_ncols=True, desc="detect drones",
+                      unit="%") as bar:
+                def progress(fraction):
+                    bar.update(round(100 * fraction) - bar.n)
 
-            try:
                 result = detect_drones(audio.samples, audio.fs_hz, audio.mic_positions_m, config,
                                        heading_deg=args.heading_deg, include_tentative=args.tentative,
                                        progress=progress)
-            except ValueError as exc:  # the pipeline's checks of the file's samples, rate and geometry
-                if isinstance(exc, FormatError):
-                    raise
-                raise ValueError(f"{args.input}: {exc}") from None
+    except FormatError:  # the readers' errors name the file already
+        raise
+    except ValueError as exc:  # the pipeline's checks of the input's samples, rate and geometry
+        raise ValueError(f"{args.input}: {exc}") from None
     extra = {"array_lat": lat, "array_lon": lon}
     if args.out is not None:
         write_tracks(result, args.out, source=str(args.input), extra=extra)

@@ -142,6 +142,13 @@ def test_exit_codes_on_bad_input(clip, tmp_path, capsys):
                                   device=DeviceInfo(kind="acoustic")))
     code, _, err = _run(capsys, "detect", "drones", slow)
     assert code == 2 and "slow.wav: fs_hz: expected a sampling rate >= 1000 Hz, found 800.0" in err
+    slow_h5 = tmp_path / "slow.h5"  # followed as a live recording: the same refusal names the file
+    with RecordingWriter(slow_h5) as w:
+        w.add_device("mic", DeviceInfo(kind="acoustic"))
+        w.add_audio_stream("mic", n_channels=1, fs_hz=800.0, dtype="float32")
+        w.append_audio("mic", np.full((800, 1), 0.1, np.float32), empty_records(BLOCK_META_DTYPE, 1))
+    code, _, err = _run(capsys, "detect", "drones", slow_h5, "--follow", "--no-results", "--idle-timeout", "1")
+    assert code == 2 and "slow.h5: fs_hz: expected a sampling rate >= 1000 Hz, found 800.0" in err
     code, _, err = _run(capsys, "score", "drones", clip["truth"])
     assert code == 2 and "pairs" in err
     code, _, err = _run(capsys, "score", "drones", clip["truth"], clip["truth"])
