@@ -51,6 +51,19 @@ def _scene_audio(n_ch: int, fs_hz: float, mics=None, duration_s: float = DURATIO
     return scene.render_all(duration_s), mics
 
 
+def _measure_with_setup(benchmark, run, setup):
+    """Median seconds of run(det) over 7 rounds, each on a detector that setup() -> ((det,), {}) builds
+    before the clock starts (one untimed call first: compiles or loads Numba's cache); None with
+    --benchmark-disable (run then ran once, as a plain test). conftest's measure() for calls that need a fresh
+    argument per round."""
+    if benchmark.disabled:
+        benchmark(run, *setup()[0])
+        return None
+    run(*setup()[0])
+    benchmark.pedantic(run, setup=setup, rounds=7, warmup_rounds=1, iterations=1)
+    return benchmark.stats.stats.median
+
+
 @pytest.mark.parametrize("fs_hz", [16000.0, 48000.0])
 @pytest.mark.parametrize("n_ch", [8, 16])
 def test_drone_pipeline_real_time_factor(run_benchmark, benchmark, n_ch, fs_hz):
@@ -80,12 +93,9 @@ def test_drone_pipeline_streaming_real_time_factor(benchmark, n_ch, fs_hz):
         det.process(x)
         return det.result()
 
-    if benchmark.disabled:
-        benchmark(run, DroneDetector(n_ch, fs_hz, mics))
+    median_s = _measure_with_setup(benchmark, run, fresh_detector)
+    if median_s is None:
         return
-    run(DroneDetector(n_ch, fs_hz, mics))  # compiles or loads Numba's cache
-    benchmark.pedantic(run, setup=fresh_detector, rounds=7, warmup_rounds=1, iterations=1)
-    median_s = benchmark.stats.stats.median
     benchmark.extra_info["real_time_factor"] = DURATION_S / median_s
     benchmark.extra_info["frames_per_s"] = x.shape[0] / median_s
 
@@ -112,12 +122,9 @@ def test_drone_pipeline_steady_state_real_time_factor(benchmark):
         det.process(x[half:])
         return det.result()
 
-    if benchmark.disabled:
-        benchmark(run, *warm_detector()[0])
+    median_s = _measure_with_setup(benchmark, run, warm_detector)
+    if median_s is None:
         return
-    run(*warm_detector()[0])  # compiles or loads Numba's cache
-    benchmark.pedantic(run, setup=warm_detector, rounds=7, warmup_rounds=1, iterations=1)
-    median_s = benchmark.stats.stats.median
     benchmark.extra_info["real_time_factor"] = DURATION_S / median_s
     benchmark.extra_info["frames_per_s"] = (x.shape[0] - half) / median_s
 
