@@ -448,19 +448,22 @@ def ground_image_leads_s(mic_positions_m, azimuth_rad, elevation_rad, ground_hei
     return (image / distance[:, None]) @ mics.T / c_mps - ((distance - range_m) / c_mps)[:, None]
 
 
-def ground_steering_table(leads_s, image_leads_s, bins, d_omega, reflection: float):
+def ground_steering_table(leads_s, image_leads_s, bins, d_omega, reflection: float, phase_only: bool = True):
     """Phase-only steering of a source heard directly and through a ground reflection of coefficient
     reflection (0 <= r < 1): arg(exp(j w lead) + r exp(j w image_lead)) at the bins (see steering_table for
     the arguments), as (re, im), each float32 (n_k, M, n_dirs), of modulus 1. PHAT and the coherences keep
     only each microphone's phase, so the model's phase is what they are matched to, and the SRP's diagonal
-    and its [0, 1] scale stay those of plain steering. The modulus of the sum is at least 1 - r."""
+    and its [0, 1] scale stay those of plain steering. The modulus of the sum is at least 1 - r.
+    phase_only False: the sum itself, exp(j w lead) + r exp(j w image_lead), moduli 1 - r to 1 + r (for
+    adaptive beams, which match the whole vector: sensorkit.kernels.line_contrast)."""
     d_re, d_im = steering_table(leads_s, bins, d_omega)
     i_re, i_im = steering_table(image_leads_s, bins, d_omega)
     re = d_re + np.float32(reflection) * i_re
     im = d_im + np.float32(reflection) * i_im
-    inv = np.float32(1.0) / np.sqrt(re * re + im * im)
-    re *= inv
-    im *= inv
+    if phase_only:
+        inv = np.float32(1.0) / np.sqrt(re * re + im * im)
+        re *= inv
+        im *= inv
     return re, im
 
 
@@ -866,8 +869,8 @@ class SrpPhat:
     bytes (8 mics, 5 degree grid over a hemisphere, nfft 512: 1.4 MB per bin row set, 9 MB in all).
     ground_height_m: the height of the array frame's origin above flat ground, or None (free field). With it,
     every direction is steered as its direct wave plus the ground's reflection of coefficient
-    ground_reflection (ground_steering_table), from the image of a source ground_range_m away (None: far;
-    ground_image_leads_s). A 3D array resolves the reflection, which arrives from below the horizon: steered
+    ground_reflection (ground_steering_table; phase only unless ground_phase_only is False), from the image of
+    a source ground_range_m away (None: far; ground_image_leads_s). A 3D array resolves the reflection, which arrives from below the horizon: steered
     as a plane wave, the two merge into a lobe pulled towards the horizon (drones-field-3d train clips:
     elevation bias -3.9 deg at 5-10 deg of elevation). Directions below the array's horizon stay in the grid
     (sources on the ground, a little below the array, also have an image, 2 h lower); restricted to [0, 90],
@@ -880,13 +883,16 @@ class SrpPhat:
     def __init__(self, mic_positions_m, *, fs_hz: float, nfft: int, c_mps: float = SPEED_OF_SOUND_MPS,
                  coarse_step_deg: float = 5.0, fine_step_deg: float = 0.5, el_min_deg=None, el_max_deg=None,
                  band_min_hz: float = 0.0, band_max_hz=None, ground_height_m=None, ground_reflection: float = 0.5,
-                 ground_range_m=100.0):
+                 ground_range_m=100.0, ground_phase_only: bool = True):
         self.mic_positions_m = check_positions(mic_positions_m)
         self.ground_height_m = None if ground_height_m is None else \
             validate.float_in_range("ground_height_m", ground_height_m, 0.01, 1000.0)
         self.ground_reflection = validate.float_in_range("ground_reflection", ground_reflection, 0.0, 0.99)
         self.ground_range_m = None if ground_range_m is None else \
             validate.float_in_range("ground_range_m", ground_range_m, 1.0, 1e6)
+        if not isinstance(ground_phase_only, bool):
+            raise ValueError(f"ground_phase_only: expected True or False, found {ground_phase_only!r}")
+        self.ground_phase_only = ground_phase_only
         self.n_mics = self.mic_positions_m.shape[0]
         self.fs_hz = validate.positive_float("fs_hz", fs_hz)
         self.nfft = validate.int_in_range("nfft", nfft, 2, 1 << 24)
@@ -972,7 +978,8 @@ class SrpPhat:
         direct, image = leads
         if image is None:
             return steering_table(direct, bins, self._d_omega)
-        return ground_steering_table(direct, image, bins, self._d_omega, self.ground_reflection)
+        return ground_steering_table(direct, image, bins, self._d_omega, self.ground_reflection,
+                                     self.ground_phase_only)
 
     def _prepare(self, spectra, bins, noise_mask=None, noise_half_width_bins=12):
         """(bins, y, c, n_blocks) of one update (see _phat_terms; with a noise_mask, the background-subtracted
@@ -994,8 +1001,8 @@ class SrpPhat:
         """SRP on the coarse grid, float32 (n_el, n_az); bins default: every bin of the table's band."""
         return self._coarse(*self._prepare(spectra, bins))
 
-    def _coarse(self, b, y, c, n_blocks):
-        rows = b - self.bin_lo
+    def _coarse_table(self, rows):
+        """The coarse grid's steering table, its rows (bins - bin_lo) an update reads built if they were not."""
         missing = rows[~self._table_ready[rows]]
         if missing.size:  # whole aligned groups of TABLE_GROUP_BINS rows, each steered from its first bin: a
             # row's values do not depend on which updates built the table before it
@@ -1005,8 +1012,24 @@ class SrpPhat:
                 self._table[0][group] = t_re
                 self._table[1][group] = t_im
                 self._table_ready[group] = True
-        p = _evaluate(y, c, self._table, rows, self.n_mics, n_blocks)
+        return self._table
+
+    def _coarse(self, b, y, c, n_blocks):
+        rows = b - self.bin_lo
+        p = _evaluate(y, c, self._coarse_table(rows), rows, self.n_mics, n_blocks)
         return p.astype(np.float32).reshape(self.elevation_rad.size, self.azimuth_rad.size)
+
+    def search(self, bins, evaluate):
+        """Coarse-to-fine peak of any map computed from steering tables, on this object's grids (the ones
+        ``locate`` searches, e.g. sensorkit.kernels.line_contrast): evaluate(table, rows) -> (n_dirs,) float64,
+        the map at the directions of table ((re, im), each (n_rows, M, n_dirs) float32), rows[s] the table row of
+        bins[s]. The strongest coarse cell is refined as locate refines its peaks. -> (azimuth_rad, elevation_rad,
+        value at the peak)."""
+        b = check_bins(bins, self.nfft // 2 + 1, self.bin_lo, self.bin_hi)
+        rows = b - self.bin_lo
+        value = evaluate(self._coarse_table(rows), rows)
+        i_el, i_az = divmod(int(np.argmax(value)), self.azimuth_rad.size)
+        return self._refine(b, evaluate, self.azimuth_rad[i_az], self.elevation_rad[i_el], i_az)
 
     def locate(self, spectra, bins=None, *, n_peaks: int = 1, min_separation_deg=None, noise_mask=None,
                noise_half_width_bins: int = 12) -> SrpResult:
@@ -1022,10 +1045,15 @@ class SrpPhat:
             validate.float_in_range("min_separation_deg", min_separation_deg, 0.0, 180.0)
         update = self._prepare(spectra, bins, noise_mask, noise_half_width_bins)
         power = self._coarse(*update)
+        b, y, c, n_blocks = update
+
+        def srp(table, rows):
+            return _evaluate(y, c, table, rows, self.n_mics, n_blocks)
+
         if n_peaks == 1:
             i_el, i_az = divmod(int(np.argmax(power)), power.shape[1])
             if i_el not in self._pole_rows:  # the strongest cell is the strongest local maximum
-                peak = self._refine(*update, self.azimuth_rad[i_az], self.elevation_rad[i_el], i_az)
+                peak = self._refine(b, srp, self.azimuth_rad[i_az], self.elevation_rad[i_el], i_az)
                 return SrpResult(azimuth_rad=self.azimuth_rad, elevation_rad=self.elevation_rad, power=power,
                                  peaks=np.array([peak], dtype=np.float64))
         peaks = []
@@ -1033,17 +1061,18 @@ class SrpPhat:
             az, el = self.azimuth_rad[i_az], self.elevation_rad[i_el]
             if any(_angle_between(az, el, q[0], q[1]) < math.radians(sep) for q in peaks):
                 continue
-            peaks.append(self._refine(*update, az, el, i_az))
+            peaks.append(self._refine(b, srp, az, el, i_az))
             if len(peaks) == n_peaks:
                 break
         peaks = np.array(sorted(peaks, key=lambda q: -q[2]), dtype=np.float64).reshape(-1, 3)
         return SrpResult(azimuth_rad=self.azimuth_rad, elevation_rad=self.elevation_rad, power=power, peaks=peaks)
 
-    def _refine(self, b, y, c, n_blocks, az, el, i_az):
+    def _refine(self, b, evaluate, az, el, i_az):
+        """The peak (azimuth, elevation, value) of evaluate (see search) on the fine grids around a coarse cell."""
         if self._fine_ring is not None:  # azimuth only: the window of the fine ring's table
             (t_re, t_im), ring_az, ratio = self._fine_ring
             window = slice(i_az * ratio, i_az * ratio + self._fine_offsets_rad.size)
-            p = _evaluate(y, c, (t_re[:, :, window], t_im[:, :, window]), b - self.bin_lo, self.n_mics, n_blocks)
+            p = evaluate((t_re[:, :, window], t_im[:, :, window]), b - self.bin_lo)
             i = int(np.argmax(p))
             return (float(ring_az[window][i] % (2 * math.pi)), float(el), float(p[i]))
         rows = np.arange(b.size, dtype=np.int64)
@@ -1056,8 +1085,7 @@ class SrpPhat:
                 el_f = el_f[(el_f >= math.radians(self.el_min_deg) - 1e-12) &
                             (el_f <= math.radians(self.el_max_deg) + 1e-12)]
             aa, ee = (g.ravel() for g in np.meshgrid(az_f, el_f))
-            table = self._steering(self._leads_of(aa, ee), b)
-            p = _evaluate(y, c, table, rows, self.n_mics, n_blocks)
+            p = evaluate(self._steering(self._leads_of(aa, ee), b), rows)
             i = int(np.argmax(p))
             az, el = float(aa[i]), float(ee[i])
         grid = p.reshape(el_f.size, az_f.size)  # the last level: a parabola through the peak and its neighbours

@@ -386,10 +386,13 @@ def test_ground_steering_table_matches_the_direct_formula():
     image = srp_module.ground_image_leads_s(mics, az, el, 1.5)
     re, im = srp_module.ground_steering_table(direct, image, bins, d_omega, 0.7)
     w = d_omega * bins[:, None, None]
-    ref = np.exp(1j * w * direct.T[None]) + 0.7 * np.exp(1j * w * image.T[None])  # (n_k, M, n_dirs)
-    ref /= np.abs(ref)
+    full = np.exp(1j * w * direct.T[None]) + 0.7 * np.exp(1j * w * image.T[None])  # (n_k, M, n_dirs)
+    ref = full / np.abs(full)
     assert re.dtype == np.float32 and re.shape == (bins.size, 16, 3)
     np.testing.assert_allclose(re + 1j * im, ref, atol=2e-6)
+    re, im = srp_module.ground_steering_table(direct, image, bins, d_omega, 0.7, phase_only=False)
+    np.testing.assert_allclose(re + 1j * im, full, atol=4e-6)  # the whole vector, moduli 0.3 to 1.7
+    assert np.abs(full).min() < 0.5 and np.abs(full).max() > 1.5
     # the image: the mirror direction, later at the origin by 2 h sin(el) / c
     np.testing.assert_allclose(image, srp_module.plane_wave_leads_s(mics, az, -el)
                                - (2 * 1.5 * np.sin(el) / srp_module.SPEED_OF_SOUND_MPS)[:, None])
@@ -470,6 +473,7 @@ def test_ground_image_of_a_source_at_a_finite_range_is_its_mirror_point():
     (dict(ground_height_m=0.0), "ground_height_m"), (dict(ground_height_m=float("nan")), "ground_height_m"),
     (dict(ground_height_m=1.5, ground_reflection=1.0), "ground_reflection"),
     (dict(ground_height_m=1.5, ground_range_m=0.0), "ground_range_m"),
+    (dict(ground_height_m=1.5, ground_phase_only="no"), "ground_phase_only: expected True or False"),
 ])
 def test_ground_model_bad_parameters_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
