@@ -25,6 +25,7 @@ from sensorkit.kernels import harmonic as hm
 from sensorkit.kernels.cfar import ca_cfar, os_cfar
 from sensorkit.kernels.fir_decimate import StreamingDecimator, fir_decimate_reference
 from sensorkit.kernels.gcc_phat import gcc_phat_pairs
+from sensorkit.kernels.line_contrast import locate_lines
 from sensorkit.kernels.music import music_refine
 from sensorkit.kernels.srp_phat import SrpPhat, denoised_cross_spectra, plane_wave_leads_s, srp_phat_map
 from sensorkit.kernels.stft import stft
@@ -67,8 +68,9 @@ def inputs():
     cube = np.random.default_rng(3).exponential(size=CFAR_SHAPE).astype(np.float32)
     background = np.ones(DOA_NFFT // 2 + 1, dtype=bool)  # every bin but the harmonic bins +- 2
     background[np.clip((bins[:, None] + np.arange(-2, 3)).ravel(), 0, DOA_NFFT // 2)] = False
+    lines = np.unique(det.harmonic_bins[0][det.harmonic_bins[0] >= 0])[:8]  # the comb's first 8 line bins
     return dict(frames=frames, ratio=ratio.astype(np.float32), comb_setup=_comb_args(ratio.shape[1]),
-                doa_stft=doa_stft, bins=bins, cube=cube, background=background)
+                doa_stft=doa_stft, bins=bins, cube=cube, background=background, lines=lines)
 
 
 def _comb_args(n_bins):
@@ -95,6 +97,20 @@ def _cases():
         fine = np.radians(np.arange(-3.0, 3.01, 0.5))
         ref.srp_phat_map_reference(d["doa_stft"], uma16_array(), FS_HZ, DOA_NFFT, d["bins"],
                                    math.radians(40) + fine, math.radians(20) + fine)
+
+    def contrast_class():
+        if "l" not in srp:  # the drone pipeline's line_contrast grids, above the horizon
+            srp["l"] = SrpPhat(uma16_array(), fs_hz=FS_HZ, nfft=DOA_NFFT, coarse_step_deg=5.0, fine_step_deg=1.0,
+                               el_min_deg=0.0, band_max_hz=4000.0)
+        return srp["l"]
+
+    def contrast_ref_coarse_to_fine(d):
+        s = contrast_class()
+        ref.line_contrast_map_reference(d["doa_stft"][:, :3], uma16_array(), FS_HZ, DOA_NFFT, d["lines"],
+                                        s.azimuth_rad, s.elevation_rad)
+        fine = np.radians(np.arange(-3.0, 3.01, 1.0))
+        ref.line_contrast_map_reference(d["doa_stft"][:, :3], uma16_array(), FS_HZ, DOA_NFFT, d["lines"],
+                                        math.radians(40) + fine, math.radians(20) + fine)
 
     music_grid = np.radians(np.arange(-10.0, 10.01, 0.5))
 
@@ -133,6 +149,11 @@ def _cases():
             "update",
             (lambda d: srp_class().locate(d["doa_stft"], d["bins"]), 1),
             (srp_ref_coarse_to_fine, 1),
+            None),
+        "line contrast coarse-to-fine 5/1 deg, 8 lines": (
+            "update",
+            (lambda d: locate_lines(contrast_class(), d["doa_stft"][:, :3], d["lines"]), 1),
+            (contrast_ref_coarse_to_fine, 1),
             None),
         "fir decimate 48 -> 16 kHz, 27 taps": (
             "sample",
