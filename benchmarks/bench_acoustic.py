@@ -29,6 +29,7 @@ from sensorkit.kernels.line_contrast import locate_lines
 from sensorkit.kernels.music import music_refine
 from sensorkit.kernels.srp_phat import SrpPhat, denoised_cross_spectra, plane_wave_leads_s, srp_phat_map
 from sensorkit.kernels.stft import stft
+from sensorkit.pipelines.drone import LINE_CONTRAST_COARSE_DEG, LINE_CONTRAST_FINE_DEG
 
 FS_HZ = 48000.0
 N_CH = 16
@@ -100,15 +101,16 @@ def _cases():
 
     def contrast_class():
         if "l" not in srp:  # the drone pipeline's line_contrast grids, above the horizon
-            srp["l"] = SrpPhat(uma16_array(), fs_hz=FS_HZ, nfft=DOA_NFFT, coarse_step_deg=5.0, fine_step_deg=1.0,
-                               el_min_deg=0.0, band_max_hz=4000.0)
+            srp["l"] = SrpPhat(uma16_array(), fs_hz=FS_HZ, nfft=DOA_NFFT, coarse_step_deg=LINE_CONTRAST_COARSE_DEG,
+                               fine_step_deg=LINE_CONTRAST_FINE_DEG, el_min_deg=0.0, band_max_hz=4000.0)
         return srp["l"]
 
     def contrast_ref_coarse_to_fine(d):
         s = contrast_class()
         ref.line_contrast_map_reference(d["doa_stft"][:, :3], uma16_array(), FS_HZ, DOA_NFFT, d["lines"],
                                         s.azimuth_rad, s.elevation_rad)
-        fine = np.radians(np.arange(-3.0, 3.01, 1.0))
+        n = math.ceil(0.6 * LINE_CONTRAST_COARSE_DEG / LINE_CONTRAST_FINE_DEG)  # SrpPhat's fine window
+        fine = np.radians(LINE_CONTRAST_FINE_DEG * np.arange(-n, n + 1))
         ref.line_contrast_map_reference(d["doa_stft"][:, :3], uma16_array(), FS_HZ, DOA_NFFT, d["lines"],
                                         math.radians(40) + fine, math.radians(20) + fine)
 

@@ -870,9 +870,9 @@ class SrpPhat:
     ground_height_m: the height of the array frame's origin above flat ground, or None (free field). With it,
     every direction is steered as its direct wave plus the ground's reflection of coefficient
     ground_reflection (ground_steering_table; phase only unless ground_phase_only is False), from the image of
-    a source ground_range_m away (None: far; ground_image_leads_s). A 3D array resolves the reflection, which arrives from below the horizon: steered
-    as a plane wave, the two merge into a lobe pulled towards the horizon (drones-field-3d train clips:
-    elevation bias -3.9 deg at 5-10 deg of elevation). Directions below the array's horizon stay in the grid
+    a source ground_range_m away (None: far; ground_image_leads_s). A 3D array resolves the reflection, which
+    arrives from below the horizon: steered as a plane wave, the two merge into a lobe pulled towards the
+    horizon (drones-field-3d train clips: elevation bias -3.9 deg at 5-10 deg of elevation). Directions below the array's horizon stay in the grid
     (sources on the ground, a little below the array, also have an image, 2 h lower); restricted to [0, 90],
     vehicles 50-100 m away were placed 1-3 deg up (drones-noise-3d: 7 false tracks in 1 h, 3 without the
     restriction). A horizontal planar array hears a far source's two waves with the same phases across its
@@ -1023,9 +1023,13 @@ class SrpPhat:
         """Coarse-to-fine peak of any map computed from steering tables, on this object's grids (the ones
         ``locate`` searches, e.g. sensorkit.kernels.line_contrast): evaluate(table, rows) -> (n_dirs,) float64,
         the map at the directions of table ((re, im), each (n_rows, M, n_dirs) float32), rows[s] the table row of
-        bins[s]. The strongest coarse cell is refined as locate refines its peaks. -> (azimuth_rad, elevation_rad,
-        value at the peak)."""
+        bins[s] (bins ascending and unique: sorting them would pair the rows with another bin's values). The
+        strongest coarse cell is refined as locate refines its peaks. -> (azimuth_rad, elevation_rad, value at
+        the peak)."""
         b = check_bins(bins, self.nfft // 2 + 1, self.bin_lo, self.bin_hi)
+        if b.shape != np.shape(bins) or np.any(b != np.asarray(bins)):
+            raise ValueError(f"bins: expected ascending unique bins (evaluate's rows follow their order), found "
+                             f"{np.asarray(bins)!r}")
         rows = b - self.bin_lo
         value = evaluate(self._coarse_table(rows), rows)
         i_el, i_az = divmod(int(np.argmax(value)), self.azimuth_rad.size)

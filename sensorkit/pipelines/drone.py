@@ -497,26 +497,24 @@ class DroneDetector:
         self.score_threshold = comb_score_threshold(
             pfa=config.pfa, fs_hz=self.analysis_fs_hz, nfft=self.nfft, n_averages=self._n_avg, window=config.window,
             noise_floor="spectral", half_width_bins=self._half, memo=COMB_NULL_CACHE, **self._comb)
-        self._srp = None
+        self._srp = self._contrast = None  # _contrast: doa_method "line_contrast"'s search, see _locate
         if self.has_direction:
-            self._srp = SrpPhat(self.mic_positions_m, fs_hz=self.analysis_fs_hz, nfft=self.nfft, c_mps=config.c_mps,
-                                coarse_step_deg=config.coarse_step_deg, fine_step_deg=config.fine_step_deg,
-                                el_min_deg=config.el_min_deg, el_max_deg=config.el_max_deg,
-                                ground_height_m=config.ground_height_m, ground_reflection=config.ground_reflection,
-                                ground_range_m=config.ground_range_m,
-                                band_min_hz=max(config.f0_min_hz - config.spread_bins * self.df_hz, self.df_hz),
-                                band_max_hz=min(self.f_max_hz * (1 + config.tolerance_rel)
-                                                + (config.spread_bins + 1) * self.df_hz, self.analysis_fs_hz / 2))
-        self._contrast = None  # doa_method "line_contrast": its own grids, above the horizon, full ground steering
-        if self.has_direction and config.doa_method == "line_contrast":
-            el_hi = 90.0 if config.el_max_deg is None else config.el_max_deg
-            el_lo = min(el_hi, 0.0 if config.el_min_deg is None else max(0.0, config.el_min_deg))
-            self._contrast = SrpPhat(self.mic_positions_m, fs_hz=self.analysis_fs_hz, nfft=self.nfft,
-                                     c_mps=config.c_mps, coarse_step_deg=LINE_CONTRAST_COARSE_DEG,
-                                     fine_step_deg=LINE_CONTRAST_FINE_DEG, el_min_deg=el_lo, el_max_deg=el_hi,
-                                     ground_height_m=config.ground_height_m, ground_reflection=config.ground_reflection,
-                                     ground_range_m=config.ground_range_m, band_min_hz=self._srp.band_min_hz,
-                                     band_max_hz=self._srp.band_max_hz, ground_phase_only=False)
+            # the array, STFT, band and ground model both searches share
+            setup = dict(fs_hz=self.analysis_fs_hz, nfft=self.nfft, c_mps=config.c_mps,
+                         ground_height_m=config.ground_height_m, ground_reflection=config.ground_reflection,
+                         ground_range_m=config.ground_range_m,
+                         band_min_hz=max(config.f0_min_hz - config.spread_bins * self.df_hz, self.df_hz),
+                         band_max_hz=min(self.f_max_hz * (1 + config.tolerance_rel)
+                                         + (config.spread_bins + 1) * self.df_hz, self.analysis_fs_hz / 2))
+            self._srp = SrpPhat(self.mic_positions_m, coarse_step_deg=config.coarse_step_deg,
+                                fine_step_deg=config.fine_step_deg, el_min_deg=config.el_min_deg,
+                                el_max_deg=config.el_max_deg, **setup)
+            if config.doa_method == "line_contrast":  # its own grids, above the horizon, full ground steering
+                el_hi = 90.0 if config.el_max_deg is None else config.el_max_deg
+                el_lo = min(el_hi, 0.0 if config.el_min_deg is None else max(0.0, config.el_min_deg))
+                self._contrast = SrpPhat(self.mic_positions_m, coarse_step_deg=LINE_CONTRAST_COARSE_DEG,
+                                         fine_step_deg=LINE_CONTRAST_FINE_DEG, el_min_deg=el_lo, el_max_deg=el_hi,
+                                         ground_phase_only=False, **setup)
         self._stft = StreamingSTFT(self.n_channels, nfft=self.nfft, hop=self.hop, window=config.window)
         self._tracker = DirectionTracker(config.tracker)
         self._planar = self.has_direction and is_horizontal_planar(self.mic_positions_m)

@@ -121,6 +121,7 @@ def test_too_few_lines_give_none():
 @pytest.mark.parametrize("call, message", [
     (lambda x, srp: locate_lines(srp, x, LINE_BINS[::-1]), "ascending"),
     (lambda x, srp: locate_lines(srp, x, [0, 40]), "centre_bins"),
+    (lambda x, srp: srp.search([77, 38], lambda table, rows: np.zeros(table[0].shape[2])), "ascending unique"),
     (lambda x, srp: locate_lines(srp, x.real, LINE_BINS), "complex"),
     (lambda x, srp: locate_lines(srp, x[:4], LINE_BINS), "shape"),
     (lambda x, srp: line_contrast_matrices(x, LINE_BINS, loading=-1.0), "loading"),
