@@ -233,26 +233,38 @@ def denoised_cross_spectra_reference(spectra, bins, noise_mask, half_width_bins=
     return out
 
 
+def line_covariances_reference(spectra, centre_bins, line_half_bins=1, noise_inner_bins=4, noise_outer_bins=14,
+                               min_noise_bins=8):
+    """Per line kept (at least min_noise_bins noise bins inside [1, n_bins)): (R_l, R_n), the mean of x x^H
+    over its bins k +- line_half_bins and over its noise bins k +- noise_inner_bins..noise_outer_bins, and the
+    blocks, complex128, as a list; and kept (n_lines,) bool."""
+    x = np.asarray(spectra, dtype=np.complex128)
+    m, _, n_bins = x.shape
+    out, kept = [], []
+    for k in centre_bins:
+        line = [j for j in range(k - line_half_bins, k + line_half_bins + 1) if 1 <= j < n_bins]
+        noise = [k + s * d for s in (-1, 1) for d in range(noise_inner_bins, noise_outer_bins + 1)
+                 if 1 <= k + s * d < n_bins]
+        kept.append(len(noise) >= min_noise_bins)
+        if kept[-1]:
+            xl = x[:, :, line].reshape(m, -1)
+            xn = x[:, :, noise].reshape(m, -1)
+            out.append((xl @ xl.conj().T / xl.shape[1], xn @ xn.conj().T / xn.shape[1]))
+    return out, np.array(kept, dtype=bool)
+
+
 def line_contrast_map_reference(spectra, mic_positions_m, fs_hz, nfft, centre_bins, azimuth_rad, elevation_rad,
                                 line_half_bins=1, noise_inner_bins=4, noise_outer_bins=14, loading=0.05,
                                 min_noise_bins=8, c_mps=343.0):
     """sum over the lines of max(0, 10 log10(w^H R_l w / w^H R_n w)), w = R_n^-1 a (MVDR beam, unnormalised),
     on the grid (n_el, n_az) float64: R_n from the bins k +- noise_inner_bins..noise_outer_bins (loaded by
     loading x trace / M), R_l from k +- line_half_bins; lines with fewer than min_noise_bins noise bins left out."""
-    x = np.asarray(spectra, dtype=np.complex128)
-    m, _, n_bins = x.shape
+    m = np.shape(spectra)[0]
+    pairs, kept = line_covariances_reference(spectra, centre_bins, line_half_bins, noise_inner_bins,
+                                             noise_outer_bins, min_noise_bins)
     total = 0.0
-    for k in centre_bins:
-        line = [j for j in range(k - line_half_bins, k + line_half_bins + 1) if 1 <= j < n_bins]
-        noise = [k + s * d for s in (-1, 1) for d in range(noise_inner_bins, noise_outer_bins + 1)
-                 if 1 <= k + s * d < n_bins]
-        if len(noise) < min_noise_bins:
-            continue
-        xn = x[:, :, noise].reshape(m, -1)
-        xl = x[:, :, line].reshape(m, -1)
-        rn = xn @ xn.conj().T / xn.shape[1]
+    for k, (rl, rn) in zip(np.asarray(centre_bins)[kept], pairs):
         rn = rn + loading * np.trace(rn).real / m * np.eye(m)
-        rl = xl @ xl.conj().T / xl.shape[1]
         a = _steering(mic_positions_m, azimuth_rad, elevation_rad, [k * fs_hz / nfft], c_mps)[0]  # (n_dirs, M)
         w = np.linalg.solve(rn, a.T)  # (M, n_dirs)
         num = np.einsum("md,mn,nd->d", w.conj(), rl, w).real

@@ -37,15 +37,39 @@ __all__ = ["line_contrast_matrices", "line_contrast_values", "locate_lines"]
 MIN_NOISE_BINS = 8  #: a line with fewer noise bins beside it (at the band's edges) is left out
 
 
-def _line_bins(centre_bins, n_bins, line_half_bins, noise_inner_bins, noise_outer_bins):
-    """Per line: (its bins, its noise bins), each within [1, n_bins)."""
-    out = []
-    for k in centre_bins:
-        line = np.arange(k - line_half_bins, k + line_half_bins + 1)
-        d = np.arange(noise_inner_bins, noise_outer_bins + 1)
-        noise = np.concatenate([k - d[::-1], k + d])
-        out.append((line[(line >= 1) & (line < n_bins)], noise[(noise >= 1) & (noise < n_bins)]))
-    return out
+def _line_bins(centres, n_bins, line_half_bins, noise_inner_bins, noise_outer_bins):
+    """(line_bins, noise_bins): per line (rows), its bins and its noise bins, -1 where outside [1, n_bins)."""
+    d = np.arange(noise_inner_bins, noise_outer_bins + 1)
+    line = centres[:, None] + np.arange(-line_half_bins, line_half_bins + 1)[None, :]
+    noise = centres[:, None] + np.concatenate([-d[::-1], d])[None, :]
+    return (np.where((line >= 1) & (line < n_bins), line, -1).astype(np.int64),
+            np.where((noise >= 1) & (noise < n_bins), noise, -1).astype(np.int64))
+
+
+@njit(cache=True)
+def _covariances(x, bins, out):
+    """out[h] = the mean over the bins bins[h] (-1: none) and the blocks of x[:, t, k] x[:, t, k]^H; x (M,
+    n_blocks, n_bins) complex, out (n_lines, M, M) complex128, accumulated in complex128 (upper triangle, then
+    mirrored)."""
+    n_mics, n_blocks = x.shape[0], x.shape[1]
+    for h in range(bins.shape[0]):
+        acc = np.zeros((n_mics, n_mics), dtype=np.complex128)
+        count = 0
+        for s in range(bins.shape[1]):
+            k = bins[h, s]
+            if k < 0:
+                continue
+            count += n_blocks
+            for t in range(n_blocks):
+                for i in range(n_mics):
+                    xi = np.complex128(x[i, t, k])
+                    for j in range(i, n_mics):
+                        acc[i, j] += xi * np.conj(np.complex128(x[j, t, k]))
+        for i in range(n_mics):
+            for j in range(i, n_mics):
+                v = acc[i, j] / max(count, 1)
+                out[h, i, j] = v
+                out[h, j, i] = np.conj(v)
 
 
 def line_contrast_matrices(spectra, centre_bins, *, line_half_bins: int = 1, noise_inner_bins: int = 4,
@@ -53,7 +77,8 @@ def line_contrast_matrices(spectra, centre_bins, *, line_half_bins: int = 1, noi
     """(B, C, kept) of the lines at centre_bins (see the module): spectra (M, n_blocks, n_bins) complex STFT
     blocks; centre_bins (n_lines,) int. B, C (n_kept, M, M) complex128 Hermitian, both scaled by 1 / trace(C)
     (the contrast does not change); kept (n_lines,) bool: the lines with at least MIN_NOISE_BINS noise bins
-    inside the spectra's bins."""
+    inside the spectra's bins. R_l and R_n come from one Numba pass per line over its bins (``_covariances``,
+    complex128 sums, no per-bin outer products kept); the loading, inverses and products are batched NumPy."""
     x = np.asarray(spectra)
     if not np.iscomplexobj(x) or x.ndim != 3 or x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(f"spectra: expected a complex STFT (n_mics >= 2, n_blocks >= 1, n_bins), found dtype "
@@ -68,22 +93,21 @@ def line_contrast_matrices(spectra, centre_bins, *, line_half_bins: int = 1, noi
             (centres.size and (centres.min() < 1 or centres.max() >= n_bins)):
         raise ValueError(f"centre_bins: expected a 1-D array of integer bins in [1, {n_bins - 1}], found "
                          f"{centres!r}")
-    pairs = _line_bins(centres, n_bins, line_half_bins, noise_inner_bins, noise_outer_bins)
-    kept = np.array([noise.size >= MIN_NOISE_BINS for _, noise in pairs], dtype=bool)
-    segments = [part for keep, pair in zip(kept, pairs) if keep for part in pair]  # line, noise, line, noise...
-    if not segments:
+    line_bins, noise_bins = _line_bins(centres.astype(np.int64), n_bins, line_half_bins, noise_inner_bins,
+                                       noise_outer_bins)
+    kept = (noise_bins >= 0).sum(axis=1) >= MIN_NOISE_BINS
+    if not kept.any():
         return np.zeros((0, m, m), np.complex128), np.zeros((0, m, m), np.complex128), kept
-    sizes = np.array([seg.size for seg in segments])
-    xs = np.transpose(x[:, :, np.concatenate(segments)], (2, 0, 1)).astype(np.complex128)  # (n_sel, M, n_blocks)
-    per_bin = xs @ np.conj(np.transpose(xs, (0, 2, 1)))  # (n_sel, M, M)
-    sums = np.add.reduceat(per_bin, np.concatenate([[0], np.cumsum(sizes)[:-1]]), axis=0)
-    sums /= (sizes * x.shape[1])[:, None, None]
-    rl, rn = sums[0::2], sums[1::2]
-    bad = ~np.isfinite(sums).all(axis=(1, 2))
+    rl = np.empty((int(kept.sum()), m, m), dtype=np.complex128)
+    rn = np.empty_like(rl)
+    x = np.ascontiguousarray(x)
+    _covariances(x, line_bins[kept], rl)
+    _covariances(x, noise_bins[kept], rn)
+    bad = ~(np.isfinite(rl).all(axis=(1, 2)) & np.isfinite(rn).all(axis=(1, 2)))
     if bad.any():
-        s_bad = int(np.argmax(bad))
-        k = int(centres[kept][s_bad // 2])
-        what = "bins" if s_bad % 2 == 0 else "noise bins"
+        h = int(np.argmax(bad))
+        what = "bins" if not np.isfinite(rl[h]).all() else "noise bins"
+        k = int(centres[kept][h])
         raise ValueError(f"spectra: expected finite values in the {what} of the line at bin {k}, found NaN or "
                          f"infinity")
     load = loading * np.einsum("hmm->h", rn).real / m

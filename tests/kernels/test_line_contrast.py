@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sensorkit.formats.array_geometry import circular_array
-from sensorkit.kernels.acoustic_reference import line_contrast_map_reference
+from sensorkit.kernels.acoustic_reference import line_contrast_map_reference, line_covariances_reference
 from sensorkit.kernels.line_contrast import line_contrast_matrices, line_contrast_values, locate_lines
 from sensorkit.kernels.srp_phat import SrpPhat
 from sensorkit.kernels.stft import stft
@@ -40,6 +40,25 @@ def roads_scene(mics, road_db, seed):
     gain = 4.0 * 10 ** (road_db / 20)
     roads = [(az, 0, gain * rng.standard_normal(N_FRAMES)) for az in (200, 300)]
     return stft(plane_waves(mics, [(40, 30, line)] + roads, seed=seed + 1), nfft=NFFT)
+
+
+def test_matrices_match_the_reference():
+    """B = R_n^-1 R_l R_n^-1 and C = R_n^-1 (R_n loaded, both over tr C), from the Numba covariances, equal the
+    complex128 reference's explicit ones to 1e-9 (relative), with lines at the spectra's first and last bins cut
+    to the noise bins inside and one with too few left out; complex64 and complex128 spectra alike."""
+    x = roads_scene(array_3d(), 10.0, seed=5)
+    n_bins = int(LINE_BINS[-1]) + 10
+    centres = np.array([8, *LINE_BINS, n_bins - 1])  # 8: its noise bins from bin 1 up; the last: 5 below only
+    for spectra in (x[:, :, :n_bins], x[:, :, :n_bins].astype(np.complex128)):
+        b, c, kept = line_contrast_matrices(spectra, centres, noise_outer_bins=8)
+        pairs, kept_ref = line_covariances_reference(spectra, centres, noise_outer_bins=8)
+        assert kept.tolist() == kept_ref.tolist() == [True, True, True, True, False]
+        m = spectra.shape[0]
+        for h, (rl, rn) in enumerate(pairs):
+            ri = np.linalg.inv(rn + 0.05 * np.trace(rn).real / m * np.eye(m))
+            scale = np.trace(ri).real
+            for got, want in ((b[h], ri @ rl @ ri / scale), (c[h], ri / scale)):
+                assert np.abs(got - want).max() <= 1e-9 * np.abs(want).max()
 
 
 @pytest.mark.parametrize("mics", [circular_array(8, 0.1), array_3d()], ids=["circ8", "3d"])
