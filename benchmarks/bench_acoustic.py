@@ -29,7 +29,8 @@ from sensorkit.kernels.line_contrast import locate_lines
 from sensorkit.kernels.music import music_refine
 from sensorkit.kernels.srp_phat import SrpPhat, denoised_cross_spectra, plane_wave_leads_s, srp_phat_map
 from sensorkit.kernels.stft import stft
-from sensorkit.pipelines.drone import LINE_CONTRAST_COARSE_DEG, LINE_CONTRAST_FINE_DEG
+from sensorkit.kernels.whitened_lines import whitened_line_power
+from sensorkit.pipelines.drone import LINE_CONTRAST_COARSE_DEG, LINE_CONTRAST_FINE_DEG, WHITENED_ITERATIONS
 
 FS_HZ = 48000.0
 N_CH = 16
@@ -156,6 +157,12 @@ def _cases():
             "update",
             (lambda d: locate_lines(contrast_class(), d["doa_stft"][:, :3], d["lines"]), 1),
             (contrast_ref_coarse_to_fine, 1),
+            None),
+        "whitened line power 16 mics, 200 bins, 1 block over 10": (
+            "update",
+            (lambda d: whitened_line_power(d["doa_stft"][:, :, 10:210], n_average=DOA_BLOCKS,
+                                           first_block=DOA_BLOCKS - 1, n_iter=WHITENED_ITERATIONS), 1),
+            (lambda d: ref.whitened_line_power_reference(d["doa_stft"][:, :, 10:210], DOA_BLOCKS, DOA_BLOCKS - 1), 1),
             None),
         "fir decimate 48 -> 16 kHz, 27 taps": (
             "sample",

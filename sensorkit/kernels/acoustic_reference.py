@@ -272,3 +272,28 @@ def line_contrast_map_reference(spectra, mic_positions_m, fs_hz, nfft, centre_bi
         total = total + np.maximum(10.0 * np.log10(num / den), 0.0)
     return np.broadcast_to(total, (len(elevation_rad) * len(azimuth_rad),)).reshape(len(elevation_rad),
                                                                                   len(azimuth_rad))
+
+
+def whitened_line_power_reference(spectra, n_average, first_block=0, line_half_bins=1, noise_inner_bins=4,
+                                  noise_outer_bins=13, loading=0.05):
+    """The largest eigenvalue of L^-1 R_l L^-H (R_n = L L^H loaded by loading x trace / M) per block and bin,
+    R_l and R_n the mean of x x^H over the last n_average blocks and the line's and noise bins (complex128,
+    numpy.linalg.eigvalsh): (n_blocks - first_block, n_bins) float64."""
+    x = np.asarray(spectra, dtype=np.complex128)
+    m, n_blocks, n_bins = x.shape
+    out = np.zeros((n_blocks - first_block, n_bins))
+    for t in range(first_block, n_blocks):
+        w = x[:, max(0, t - n_average + 1):t + 1]
+        c = np.einsum("isk,jsk->kij", w, w.conj())
+        for k in range(n_bins):
+            line = [j for j in range(k - line_half_bins, k + line_half_bins + 1) if 0 <= j < n_bins]
+            noise = [k + s * d for s in (-1, 1) for d in range(noise_inner_bins, noise_outer_bins + 1)
+                     if 0 <= k + s * d < n_bins]
+            rn = c[noise].sum(axis=0) / len(noise)
+            if np.trace(rn).real <= 0.0:
+                continue
+            rn = rn + loading * np.trace(rn).real / m * np.eye(m)
+            rl = c[line].sum(axis=0) / len(line)
+            li = np.linalg.inv(np.linalg.cholesky(rn))
+            out[t - first_block, k] = np.linalg.eigvalsh(li @ rl @ li.conj().T)[-1]
+    return out
