@@ -221,9 +221,12 @@ class DroneConfig:
       Pd within 200 m 0.642 -> 0.668 (-20 to -10 dB in-band SNR: 0.28 -> 0.35), false tracks per hour 48 -> 48
       (noise-only clips 3 -> 2), DOA RMSE 4.25 -> 4.23 deg; but on the 1 h drones-noise set false tracks go 6
       -> 10 (with "srp": 1 -> 3), nearly all engines' orders at 100-125 Hz placed 5-20 deg up: not the ring's
-      default. Cost: a Cholesky, two triangular solves and WHITENED_ITERATIONS power iterations per bin and
-      block, about 4 ms per block for 8 microphones and 700 bins (the 16 kHz ring's pipeline, steady state on
-      one core, best of 5: 82 -> 22 x real time), about 4 x that for 16.
+      default. drones-field-3d with its ground config and "line_contrast": train split Pd 0.719 -> 0.727, false
+      tracks 7 -> 2 per hour, drones-noise-3d 1 -> 1; but its test split (evaluated once with it) 0.869 -> 0.744,
+      two clips with an engine losing most of their windows (used detections 241 -> 105, 238 -> 97): not
+      recommended there either. Cost: a Cholesky, two triangular solves and WHITENED_ITERATIONS power
+      iterations per bin and block, about 4 ms per block for 8 microphones and 700 bins (the 16 kHz ring's
+      pipeline, steady state on one core, best of 5: 82 -> 22 x real time), about 4 x that for 16.
     Beam search (with an array): search_beams (4: delay-and-sum beams at azimuths 0, 90, 180, 270 deg from +x,
       at search_beam_elevation_deg, 20; 0: none) each get the channel mean's running average, floor and comb
       search, for fundamentals from drone_f0_min_hz on a grid of 2 f0_step_hz, at search_beam_pfa (1e-6: the
